@@ -1,0 +1,51 @@
+"""Typed errors of the model and index layers; the CLI and the UI turn them into one line."""
+
+from __future__ import annotations
+
+
+class PixseekError(Exception):
+    """Base of every error pixseek raises on purpose; str() is the one line a user sees."""
+
+
+class ModelError(PixseekError):
+    """A model directory or name cannot be used."""
+
+
+class UnknownModel(ModelError):
+    def __init__(self, name: str, known: list[str]):
+        self.name, self.known = name, known
+        super().__init__(f"unknown model {name!r}: not a directory; known models: {', '.join(known)}")
+
+
+class ModelNotDownloaded(ModelError):
+    def __init__(self, name: str, path: str):
+        self.name, self.path = name, path
+        super().__init__(
+            f"model {name!r} is not downloaded (expected at {path}); run: pixseek models download {name}"
+        )
+
+
+class BadModelFile(ModelError):
+    """A file of a model directory is missing, unreadable or says something impossible."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
+
+
+class UnsafeWeights(BadModelFile):
+    """A weights pickle asks for something other than arrays and plain containers."""
+
+
+class RuntimeUnavailable(ModelError):
+    def __init__(self, runtime: str, hint: str):
+        self.runtime, self.hint = runtime, hint
+        super().__init__(f"runtime {runtime!r} is not available: {hint}")
+
+
+class DownloadError(PixseekError):
+    """A model file could not be fetched or did not verify."""
+
+    def __init__(self, url: str, reason: str):
+        self.url, self.reason = url, reason
+        super().__init__(f"{url}: {reason}")
