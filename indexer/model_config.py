@@ -187,25 +187,27 @@ def read_preprocess(model_dir: Path) -> PreprocessConfig:
     return PreprocessConfig(size=int(size), mean=mean, std=std)
 
 
-def read_config(model_dir: str | Path) -> ModelConfig:
-    """Read and validate config.json and preprocessor_config.json of a model directory."""
-    model_dir = Path(model_dir)
-    path = model_dir / "config.json"
-    data = _read_json(path)
-    where = str(path)
+def parse_config(data: dict, preprocess: PreprocessConfig, where: str = "config.json") -> ModelConfig:
+    """Validate a PaddleNLP CLIPConfig object (the content of config.json)."""
     for key in ("text_config", "vision_config"):
         if not isinstance(data.get(key), dict):
             raise BadModelFile(where, f"missing object {key!r}")
-    embed = _bounded(_field(data, "projection_dim", where), MAX_WIDTH, "projection_dim", where)
     config = ModelConfig(
-        embed_dim=embed,
+        embed_dim=_bounded(_field(data, "projection_dim", where), MAX_WIDTH, "projection_dim", where),
         vision=_vision(data["vision_config"], where),
         text=_text(data["text_config"], where),
-        preprocess=read_preprocess(model_dir),
+        preprocess=preprocess,
     )
     if config.preprocess.size != config.vision.image_size:
         raise BadModelFile(where, f"crop size {config.preprocess.size} != image_size {config.vision.image_size}")
     return config
+
+
+def read_config(model_dir: str | Path) -> ModelConfig:
+    """Read and validate config.json and preprocessor_config.json of a model directory."""
+    model_dir = Path(model_dir)
+    path = model_dir / "config.json"
+    return parse_config(_read_json(path), read_preprocess(model_dir), str(path))
 
 
 def to_paddlenlp_dict(config: ModelConfig) -> dict:

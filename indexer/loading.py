@@ -1,0 +1,61 @@
+"""Choose a runtime and device, read the checkpoint, and build the encoder."""
+
+from __future__ import annotations
+
+from . import registry
+from .checkpoint import read_checkpoint
+from .encoder import Encoder
+from .errors import ModelError, RuntimeUnavailable
+
+RUNTIMES = ("paddle", "torch")
+
+
+def _runtime_module(runtime: str):
+    if runtime == "paddle":
+        from . import runtime_paddle
+
+        return runtime_paddle
+    from . import runtime_torch
+
+    return runtime_torch
+
+
+def choose_runtime(runtime: str, device: str) -> str:
+    """'auto' picks Paddle when installed (and CUDA-capable if a GPU is asked for), else torch."""
+    if runtime in RUNTIMES:
+        if not _runtime_module(runtime).available():
+            extra = "cpu] or pixseek[gpu" if runtime == "paddle" else "torch"
+            raise RuntimeUnavailable(runtime, f"install pixseek[{extra}]")
+        return runtime
+    if runtime != "auto":
+        raise ModelError(f"unknown runtime {runtime!r}; choose one of auto, {', '.join(RUNTIMES)}")
+    wants_gpu = device.startswith("cuda")
+    for name in RUNTIMES:
+        module = _runtime_module(name)
+        if module.available() and (not wants_gpu or module.cuda_available()):
+            return name
+    raise RuntimeUnavailable("auto", "neither Paddle nor torch is installed; install pixseek[cpu] or pixseek[torch]")
+
+
+def choose_device(runtime: str, device: str) -> str:
+    """'auto' is the first GPU when the runtime sees one, else the CPU."""
+    if device == "auto":
+        return "cuda:0" if _runtime_module(runtime).cuda_available() else "cpu"
+    if device == "cpu" or device == "cuda" or device.startswith("cuda:"):
+        if device.startswith("cuda") and not _runtime_module(runtime).cuda_available():
+            raise RuntimeUnavailable(runtime, f"device {device!r} asked for, but this {runtime} build sees no GPU")
+        return "cuda:0" if device == "cuda" else device
+    raise ModelError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
+
+
+def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
+    """Resolve, validate and load a model (see indexer.load_model)."""
+    name, path = registry.resolve(name_or_path)
+    config, state = read_checkpoint(path)
+    runtime = choose_runtime(runtime, device)
+    device = choose_device(runtime, device)
+    if runtime == "paddle":
+        from .runtime_paddle import PaddleEncoder as cls
+    else:
+        from .runtime_torch import TorchEncoder as cls
+    return cls(name, path, config, state, device=device, dtype=dtype, batch_size=batch_size)

@@ -1,0 +1,91 @@
+"""The Paddle runtime (default): PaddleNLP's CLIPModel. The only module that imports paddle.
+
+Weights are never loaded with `paddle.load` or `from_pretrained` (both unpickle with the full
+pickle machinery): the state comes from `weights.load_pdparams` and is set on a model built
+from the validated config.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import Encoder, Pixels, TokenIds
+from .errors import RuntimeUnavailable
+from .model_config import ModelConfig, to_paddlenlp_dict
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+           "bfloat16": "bfloat16", "bf16": "bfloat16"}
+
+
+def _import_paddle():
+    os.environ.setdefault("GLOG_minloglevel", "2")  # Paddle's C++ start-up chatter
+    try:
+        import paddle
+        from paddlenlp.transformers import CLIPConfig, CLIPModel
+        from paddlenlp.transformers.model_utils import no_init_weights
+        from paddlenlp.utils.log import logger
+    except ImportError as exc:
+        raise RuntimeUnavailable("paddle", f"{exc}; install pixseek[cpu] or pixseek[gpu]") from exc
+    logger.set_level("WARNING")
+    logging.getLogger("paddlenlp").setLevel(logging.WARNING)
+    return paddle, CLIPConfig, CLIPModel, no_init_weights
+
+
+def available() -> bool:
+    try:
+        import paddle  # noqa: F401
+        import paddlenlp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cuda_available() -> bool:
+    import paddle
+
+    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+
+
+def _paddle_device(device: str) -> str:
+    return "gpu:" + (device.split(":")[1] if ":" in device else "0") if device.startswith("cuda") else "cpu"
+
+
+class PaddleEncoder(Encoder):
+    runtime = "paddle"
+
+    def __init__(self, name: str, path: Path, config: ModelConfig, state: dict[str, np.ndarray],
+                 device: str, dtype: str, batch_size: int):
+        paddle, clip_config, clip_model, no_init_weights = _import_paddle()
+        super().__init__(name, path, config, device, batch_size)
+        self._paddle = paddle
+        paddle.set_device(_paddle_device(device))
+        dtype = ("float16" if device.startswith("cuda") else "float32") if dtype == "auto" else _DTYPES[dtype]
+        self.dtype = dtype
+        fields = {k: v for k, v in to_paddlenlp_dict(config).items() if k not in ("architectures", "model_type")}
+        # Skip the random initialisation of ~1.4B parameters that set_state_dict overwrites anyway.
+        with no_init_weights(), paddle.LazyGuard():
+            model = clip_model(clip_config(**fields))
+        model.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})
+        model.eval()
+        if dtype != "float32":
+            model.to(dtype=dtype)
+        self.model = model
+
+    def _vision(self, pixels: Pixels) -> np.ndarray:
+        paddle = self._paddle
+        with paddle.no_grad():
+            x = paddle.to_tensor(pixels).cast(self.dtype)
+            return self.model.get_image_features(pixel_values=x).cast("float32").numpy()
+
+    def _text(self, ids: TokenIds) -> np.ndarray:
+        paddle = self._paddle
+        with paddle.no_grad():
+            feats = self.model.get_text_features(input_ids=paddle.to_tensor(ids))
+            return feats.cast("float32").numpy()
+
+    def describe(self) -> dict:
+        return {**super().describe(), "dtype": self.dtype}

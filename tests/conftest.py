@@ -1,0 +1,31 @@
+"""Shared fixtures: small models in the release layout, built once per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # golden_inputs and other test data modules
+
+from indexer.layout import random_state  # noqa: E402
+from indexer.model_dir import architecture, write_model_dir  # noqa: E402
+
+NARROW_SEED = 0  # the seed tools/make_golden.py used for tests/data/golden-vit-g-14-narrow.npz
+
+
+@pytest.fixture(scope="session")
+def narrow_config():
+    return architecture("vit-g-14-narrow")
+
+
+@pytest.fixture(scope="session")
+def narrow_state(narrow_config):
+    return random_state(narrow_config, seed=NARROW_SEED)
+
+
+@pytest.fixture(scope="session")
+def narrow_model(tmp_path_factory, narrow_config, narrow_state) -> Path:
+    """ViT-g/14 widths, heads and activations with 2 layers per tower, seeded weights, pdparams layout."""
+    return write_model_dir(tmp_path_factory.mktemp("models") / "vit-g-14-narrow", narrow_config, narrow_state)

@@ -1,0 +1,71 @@
+"""Both runtimes give open_clip's vectors for the same weights (ViT-g/14 widths, 2 layers per tower).
+
+Golden vectors: `python tools/make_golden.py` (open_clip's CLIP, eval transform and tokenizer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from golden_inputs import TEXTS, images
+
+from indexer import load_model
+
+GOLDEN = Path(__file__).parent / "data" / "golden-vit-g-14-narrow.npz"
+MIN_COSINE = 0.99999
+
+
+@pytest.fixture(scope="module")
+def golden(narrow_state):
+    data = np.load(GOLDEN)
+    checksum = sum(float(np.abs(v).sum()) for v in narrow_state.values())
+    assert np.isclose(checksum, float(data["weights_checksum"]), rtol=1e-9), "seeded weights drifted from golden"
+    return data
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.mark.parametrize("runtime", ["paddle", "torch"])
+def test_runtime_matches_open_clip_golden_vectors(runtime, narrow_model, golden):
+    pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
+    enc = load_model(narrow_model, runtime=runtime, device="cpu")
+    image_cos = cosines(enc.encode_images(images()), golden["image"])
+    text_cos = cosines(enc.encode_texts(TEXTS), golden["text"])
+    print(f"{runtime}: image cosine min {image_cos.min():.7f}, text cosine min {text_cos.min():.7f}")
+    assert len(image_cos) == 16 and len(text_cos) == 16
+    assert image_cos.min() >= MIN_COSINE
+    assert text_cos.min() >= MIN_COSINE
+
+
+def test_golden_vectors_are_what_open_clip_computes_now(narrow_config, narrow_state, golden):
+    pytest.importorskip("open_clip")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
+    from make_golden import reference_vectors
+
+    image, text = reference_vectors(narrow_config, narrow_state)
+    assert cosines(image, golden["image"]).min() >= MIN_COSINE
+    assert cosines(text, golden["text"]).min() >= MIN_COSINE
+
+
+def test_encoders_return_unit_float32_vectors_of_model_dim(narrow_model):
+    pytest.importorskip("paddle")
+    enc = load_model(narrow_model, runtime="paddle", device="cpu")
+    vectors = enc.encode_texts(["a red circle", "a blue square"])
+    assert enc.dim == 1024
+    assert vectors.dtype == np.float32 and vectors.shape == (2, 1024)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("runtime", ["paddle", "torch"])
+def test_text_truncated_at_end_of_text_equals_padded_run(runtime, narrow_model):
+    pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
+    enc = load_model(narrow_model, runtime=runtime, device="cpu")
+    truncated = enc.encode_texts(TEXTS)
+    padded = enc.encode_texts(TEXTS, pad_to_context=True)
+    assert cosines(truncated, padded).min() >= MIN_COSINE
