@@ -17,6 +17,7 @@ from . import registry
 from .checkpoint import read_checkpoint, weights_file
 from .download import download_model
 from .errors import ModelNotDownloaded, PixseekError, UnknownModel
+from .tokenizer import Tokenizer
 
 models_app = typer.Typer(help="List, inspect and download CLIP models.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -95,6 +96,9 @@ def download(
             downloadable = [n for n, m in registry.REGISTRY.items() if m.source]
             raise UnknownModel(name, downloadable)
         target = dest or registry.model_path(name)
+        # Files land in a staging folder (kept between runs, so a re-run resumes) and the model is
+        # installed only once the whole directory has loaded and validated.
+        staging = target.with_name(target.name + ".partial")
         with _progress_bar() as bar:
             tasks: dict[str, int] = {}
 
@@ -103,9 +107,21 @@ def download(
                     tasks[file] = bar.add_task(file, total=total)
                 bar.update(tasks[file], completed=done, total=total)
 
-            download_model(registry.REGISTRY[name].remote_files(base_url), target, progress=progress)
-        read_checkpoint(target)
+            download_model(registry.REGISTRY[name].remote_files(base_url), staging, progress=progress)
+        _install(staging, target)
     typer.echo(f"installed {name} at {target}")
+
+
+def _install(staging: Path, target: Path) -> None:
+    try:
+        read_checkpoint(staging)
+        Tokenizer.from_dir(staging)
+    except PixseekError:
+        shutil.rmtree(staging)  # a download that does not load is never installed, nor resumed
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
 
 
 @models_app.command("remove")

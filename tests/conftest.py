@@ -29,3 +29,18 @@ def narrow_state(narrow_config):
 def narrow_model(tmp_path_factory, narrow_config, narrow_state) -> Path:
     """ViT-g/14 widths, heads and activations with 2 layers per tower, seeded weights, pdparams layout."""
     return write_model_dir(tmp_path_factory.mktemp("models") / "vit-g-14-narrow", narrow_config, narrow_state)
+
+
+@pytest.fixture(scope="session")
+def micro_model(tmp_path_factory) -> Path:
+    """A very small random CLIP (width 32, one layer) in the release layout: 7 MB, loads in a second."""
+    from indexer.model_config import ModelConfig, PreprocessConfig, TextConfig, VisionConfig
+
+    config = ModelConfig(
+        embed_dim=16,
+        vision=VisionConfig(width=32, layers=1, heads=2, mlp=64, patch=8, image_size=32, act="gelu", eps=1e-5),
+        text=TextConfig(width=32, layers=1, heads=2, mlp=64, vocab=49408, context=77, act="gelu", eps=1e-5,
+                        eos_token_id=49407),
+        preprocess=PreprocessConfig(size=32),
+    )
+    return write_model_dir(tmp_path_factory.mktemp("models") / "micro", config, random_state(config, seed=1))
