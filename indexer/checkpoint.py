@@ -89,16 +89,33 @@ def open_clip_config(path: Path) -> ModelConfig:
         v, t = cfg["vision_cfg"], cfg["text_cfg"]
         act = "quick_gelu" if cfg.get("quick_gelu", False) else "gelu"  # open_clip's default is exact gelu
         width = int(v["width"])
-        vision = VisionConfig(width=width, layers=int(v["layers"]), heads=width // int(v.get("head_width", 64)),
-                              mlp=int(width * float(v.get("mlp_ratio", 4.0))), patch=int(v["patch_size"]),
-                              image_size=int(v["image_size"]), act=act, eps=1e-5)
-        text = TextConfig(width=int(t["width"]), layers=int(t["layers"]), heads=int(t["heads"]),
-                          mlp=int(int(t["width"]) * float(t.get("mlp_ratio", 4.0))),
-                          vocab=int(t.get("vocab_size", 49408)), context=int(t.get("context_length", 77)),
-                          act=act, eps=1e-5, eos_token_id=49407)
+        vision = VisionConfig(
+            width=width,
+            layers=int(v["layers"]),
+            heads=width // int(v.get("head_width", 64)),
+            mlp=int(width * float(v.get("mlp_ratio", 4.0))),
+            patch=int(v["patch_size"]),
+            image_size=int(v["image_size"]),
+            act=act,
+            eps=1e-5,
+        )
+        text = TextConfig(
+            width=int(t["width"]),
+            layers=int(t["layers"]),
+            heads=int(t["heads"]),
+            mlp=int(int(t["width"]) * float(t.get("mlp_ratio", 4.0))),
+            vocab=int(t.get("vocab_size", 49408)),
+            context=int(t.get("context_length", 77)),
+            act=act,
+            eps=1e-5,
+            eos_token_id=49407,
+        )
         size = pre.get("size", vision.image_size)
-        preprocess = PreprocessConfig(size=int(size if isinstance(size, int) else size[0]),
-                                      mean=tuple(pre.get("mean", OPENAI_MEAN)), std=tuple(pre.get("std", OPENAI_STD)))
+        preprocess = PreprocessConfig(
+            size=int(size if isinstance(size, int) else size[0]),
+            mean=tuple(pre.get("mean", OPENAI_MEAN)),
+            std=tuple(pre.get("std", OPENAI_STD)),
+        )
         return ModelConfig(embed_dim=int(cfg["embed_dim"]), vision=vision, text=text, preprocess=preprocess)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise BadModelFile(str(path), f"not a usable open_clip config ({exc})") from exc

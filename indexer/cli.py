@@ -57,20 +57,38 @@ def list_models(as_json: JsonFlag = False) -> None:
 
 
 @models_app.command("info")
-def info(model: Annotated[str, typer.Argument(help="A model name or a model directory.")],
-         as_json: JsonFlag = False) -> None:
+def info(
+    model: Annotated[str, typer.Argument(help="A model name or a model directory.")], as_json: JsonFlag = False
+) -> None:
     """Validate a model directory and show its architecture, size and files."""
     with reported():
         name, path = registry.resolve(model)
         config, state = read_checkpoint(path)
     v, t = config.vision, config.text
     summary = {
-        "name": name, "path": str(path), "weights": weights_file(path).name, "dim": config.embed_dim,
+        "name": name,
+        "path": str(path),
+        "weights": weights_file(path).name,
+        "dim": config.embed_dim,
         "parameters": int(sum(a.size for a in state.values())),
-        "vision": {"width": v.width, "layers": v.layers, "heads": v.heads, "mlp": v.mlp, "patch": v.patch,
-                   "image_size": v.image_size, "act": v.act},
-        "text": {"width": t.width, "layers": t.layers, "heads": t.heads, "mlp": t.mlp, "context": t.context,
-                 "vocab": t.vocab, "act": t.act},
+        "vision": {
+            "width": v.width,
+            "layers": v.layers,
+            "heads": v.heads,
+            "mlp": v.mlp,
+            "patch": v.patch,
+            "image_size": v.image_size,
+            "act": v.act,
+        },
+        "text": {
+            "width": t.width,
+            "layers": t.layers,
+            "heads": t.heads,
+            "mlp": t.mlp,
+            "context": t.context,
+            "vocab": t.vocab,
+            "act": t.act,
+        },
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -80,8 +98,14 @@ def info(model: Annotated[str, typer.Argument(help="A model name or a model dire
 
 
 def _progress_bar() -> Progress:
-    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=err)
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
 
 
 @models_app.command("download")

@@ -87,9 +87,11 @@ def open_clip_to_paddle(state: State) -> State:
 
 def _from_open_clip_layer(base: str, suffix: str, value: np.ndarray, layer: dict) -> State:
     if suffix == "attn.in_proj_weight":
-        return {f"{base}.self_attn.{p}_proj.weight": w.T for p, w in zip("qkv", np.split(value, 3, axis=0))}
+        return {
+            f"{base}.self_attn.{p}_proj.weight": w.T for p, w in zip("qkv", np.split(value, 3, axis=0), strict=True)
+        }
     if suffix == "attn.in_proj_bias":
-        return {f"{base}.self_attn.{p}_proj.bias": b for p, b in zip("qkv", np.split(value, 3))}
+        return {f"{base}.self_attn.{p}_proj.bias": b for p, b in zip("qkv", np.split(value, 3), strict=True)}
     if suffix in layer:
         name, transpose = layer[suffix]
         return {f"{base}.{name}": value.T if transpose else value}

@@ -118,8 +118,13 @@ class Encoder(ABC):
         return self._weights_sha256
 
     def describe(self) -> dict:
-        return {"name": self.name, "path": str(self.path), "runtime": self.runtime, "device": self.device,
-                "dim": self.dim}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "runtime": self.runtime,
+            "device": self.device,
+            "dim": self.dim,
+        }
 
 
 def weights_sha256(path: Path) -> str:

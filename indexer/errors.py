@@ -20,9 +20,7 @@ class UnknownModel(ModelError):
 class ModelNotDownloaded(ModelError):
     def __init__(self, name: str, path: str):
         self.name, self.path = name, path
-        super().__init__(
-            f"model {name!r} is not downloaded (expected at {path}); run: pixseek models download {name}"
-        )
+        super().__init__(f"model {name!r} is not downloaded (expected at {path}); run: pixseek models download {name}")
 
 
 class BadModelFile(ModelError):
@@ -49,3 +47,19 @@ class DownloadError(PixseekError):
     def __init__(self, url: str, reason: str):
         self.url, self.reason = url, reason
         super().__init__(f"{url}: {reason}")
+
+
+class ImageError(PixseekError):
+    """An image file cannot be read or decoded; the indexer skips it and records the reason."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
+
+
+class ImageTooLarge(ImageError):
+    """An image's header declares more pixels than the limit; refused before decoding."""
+
+    def __init__(self, path: str, pixels: int, limit: int):
+        self.pixels, self.limit = pixels, limit
+        super().__init__(path, f"{pixels:,} pixels is over the limit of {limit:,} pixels")

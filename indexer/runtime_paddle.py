@@ -17,8 +17,14 @@ from .encoder import Encoder, Pixels, TokenIds
 from .errors import RuntimeUnavailable
 from .model_config import ModelConfig, to_paddlenlp_dict
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-           "bfloat16": "bfloat16", "bf16": "bfloat16"}
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
 
 
 def _import_paddle():
@@ -57,8 +63,16 @@ def _paddle_device(device: str) -> str:
 class PaddleEncoder(Encoder):
     runtime = "paddle"
 
-    def __init__(self, name: str, path: Path, config: ModelConfig, state: dict[str, np.ndarray],
-                 device: str, dtype: str, batch_size: int):
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        config: ModelConfig,
+        state: dict[str, np.ndarray],
+        device: str,
+        dtype: str,
+        batch_size: int,
+    ):
         paddle, clip_config, clip_model, no_init_weights = _import_paddle()
         super().__init__(name, path, config, device, batch_size)
         self._paddle = paddle

@@ -15,8 +15,14 @@ from .encoder import Encoder, Pixels, TokenIds
 from .errors import BadModelFile, RuntimeUnavailable
 from .model_config import ModelConfig
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
-           "float16": "float16", "fp16": "float16"}
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
 
 
 def available() -> bool:
@@ -42,11 +48,22 @@ def open_clip_cfg(config: ModelConfig) -> dict:
     return {
         "embed_dim": config.embed_dim,
         # open_clip derives the MLP width as int(width * mlp_ratio); +0.5 keeps it exact.
-        "vision_cfg": {"image_size": v.image_size, "layers": v.layers, "width": v.width,
-                       "head_width": v.width // v.heads, "mlp_ratio": (v.mlp + 0.5) / v.width,
-                       "patch_size": v.patch},
-        "text_cfg": {"context_length": t.context, "vocab_size": t.vocab, "width": t.width, "heads": t.heads,
-                     "layers": t.layers, "mlp_ratio": (t.mlp + 0.5) / t.width},
+        "vision_cfg": {
+            "image_size": v.image_size,
+            "layers": v.layers,
+            "width": v.width,
+            "head_width": v.width // v.heads,
+            "mlp_ratio": (v.mlp + 0.5) / v.width,
+            "patch_size": v.patch,
+        },
+        "text_cfg": {
+            "context_length": t.context,
+            "vocab_size": t.vocab,
+            "width": t.width,
+            "heads": t.heads,
+            "layers": t.layers,
+            "mlp_ratio": (t.mlp + 0.5) / t.width,
+        },
         "quick_gelu": v.act == "quick_gelu",
     }
 
@@ -68,8 +85,16 @@ def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray]):
 class TorchEncoder(Encoder):
     runtime = "torch"
 
-    def __init__(self, name: str, path: Path, config: ModelConfig, state: dict[str, np.ndarray],
-                 device: str, dtype: str, batch_size: int):
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        config: ModelConfig,
+        state: dict[str, np.ndarray],
+        device: str,
+        dtype: str,
+        batch_size: int,
+    ):
         if not available():
             raise RuntimeUnavailable("torch", "install pixseek[torch] (torch, torchvision, open-clip-torch)")
         import torch

@@ -82,11 +82,7 @@ def load_pdparams(path: str | Path, max_bytes: int | None = None) -> dict[str, n
         raise BadModelFile(source, f"not a readable weights pickle ({exc})") from exc
     if not isinstance(state, dict):
         raise BadModelFile(source, f"expected a dict of arrays, found {type(state).__name__}")
-    return {
-        str(key): _as_array(str(key), value, source)
-        for key, value in state.items()
-        if key != STRUCTURED_KEY
-    }
+    return {str(key): _as_array(str(key), value, source) for key, value in state.items() if key != STRUCTURED_KEY}
 
 
 def save_pdparams(state: dict[str, np.ndarray], path: str | Path) -> None:

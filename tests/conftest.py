@@ -39,8 +39,9 @@ def micro_model(tmp_path_factory) -> Path:
     config = ModelConfig(
         embed_dim=16,
         vision=VisionConfig(width=32, layers=1, heads=2, mlp=64, patch=8, image_size=32, act="gelu", eps=1e-5),
-        text=TextConfig(width=32, layers=1, heads=2, mlp=64, vocab=49408, context=77, act="gelu", eps=1e-5,
-                        eos_token_id=49407),
+        text=TextConfig(
+            width=32, layers=1, heads=2, mlp=64, vocab=49408, context=77, act="gelu", eps=1e-5, eos_token_id=49407
+        ),
         preprocess=PreprocessConfig(size=32),
     )
     return write_model_dir(tmp_path_factory.mktemp("models") / "micro", config, random_state(config, seed=1))

@@ -12,18 +12,27 @@ from golden_inputs import TEXTS, images
 from indexer import load_model
 from indexer.runtime_torch import open_clip_cfg
 
-TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
-                   "preprocessor_config.json")
+TOKENIZER_FILES = (
+    "vocab.json",
+    "merges.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "preprocessor_config.json",
+)
 
 
 def _hf_state(canonical: dict) -> dict:
     """Canonical (PaddleNLP) names -> Hugging Face CLIPModel names, written independently of indexer.convert."""
     out = {}
-    renames = {"token_embedding.weight": "embeddings.token_embedding.weight",
-               "positional_embedding.weight": "embeddings.position_embedding.weight",
-               "ln_final": "final_layer_norm", "class_embedding": "embeddings.class_embedding",
-               "conv1.weight": "embeddings.patch_embedding.weight", "ln_pre": "pre_layrnorm",
-               "ln_post": "post_layernorm"}
+    renames = {
+        "token_embedding.weight": "embeddings.token_embedding.weight",
+        "positional_embedding.weight": "embeddings.position_embedding.weight",
+        "ln_final": "final_layer_norm",
+        "class_embedding": "embeddings.class_embedding",
+        "conv1.weight": "embeddings.patch_embedding.weight",
+        "ln_pre": "pre_layrnorm",
+        "ln_post": "post_layernorm",
+    }
     for key, value in canonical.items():
         if key in ("vision_projection", "text_projection"):
             out[("visual_projection" if key.startswith("vision") else "text_projection") + ".weight"] = value.T
@@ -34,15 +43,19 @@ def _hf_state(canonical: dict) -> dict:
         tower, rest = key.split(".", 1)
         if rest.startswith("transformer.layers."):
             _, _, index, part = rest.split(".", 3)
-            for old, new in (("norm1", "layer_norm1"), ("norm2", "layer_norm2"), ("linear1", "mlp.fc1"),
-                             ("linear2", "mlp.fc2")):
+            for old, new in (
+                ("norm1", "layer_norm1"),
+                ("norm2", "layer_norm2"),
+                ("linear1", "mlp.fc1"),
+                ("linear2", "mlp.fc2"),
+            ):
                 part = part.replace(old, new) if part.startswith(old) else part
             linear = part.endswith("weight") and "norm" not in part
             out[f"{tower}.encoder.layers.{index}.{part}"] = value.T if linear else value
         else:
             for old, new in renames.items():
                 if rest.startswith(old):
-                    rest = new + rest[len(old):]
+                    rest = new + rest[len(old) :]
                     break
             out[f"{tower}.{rest}"] = value
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
@@ -68,8 +81,9 @@ def _assert_same_vectors(model_dir, runtime, reference):
 
 
 @pytest.mark.parametrize("runtime", ["paddle", "torch"])
-def test_hugging_face_safetensors_checkpoint_gives_the_same_vectors(runtime, tmp_path, narrow_model,
-                                                                    narrow_state, reference):
+def test_hugging_face_safetensors_checkpoint_gives_the_same_vectors(
+    runtime, tmp_path, narrow_model, narrow_state, reference
+):
     pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
     from safetensors.numpy import save_file
 

@@ -67,7 +67,8 @@ def test_models_download_resumes_after_the_connection_drops(models_dir, micro_mo
     assert result.exit_code == 0, result.output
     assert ranges == [None, "bytes=1000000-"]
     assert (models_dir / "vit-g-14" / "model_state.pdparams").read_bytes() == (
-        micro_model / "model_state.pdparams").read_bytes()
+        micro_model / "model_state.pdparams"
+    ).read_bytes()
 
 
 def test_a_corrupted_download_is_refused_and_not_installed(models_dir, micro_model):

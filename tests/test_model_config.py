@@ -36,7 +36,14 @@ def test_vit_g14_architecture_has_the_published_sizes():
     config = architecture("vit-g-14")
     v, t = config.vision, config.text
     assert (v.width, v.layers, v.heads, v.width // v.heads, v.mlp, v.patch, v.image_size) == (
-        1408, 40, 16, 88, 6144, 14, 224)
+        1408,
+        40,
+        16,
+        88,
+        6144,
+        14,
+        224,
+    )
     assert (t.width, t.layers, t.heads, t.mlp, t.context, t.vocab) == (1024, 24, 16, 4096, 77, 49408)
     assert config.embed_dim == 1024 and v.act == t.act == "gelu"
     total = sum(int(__import__("numpy").prod(s)) for s in state_shapes(config).values())

@@ -54,8 +54,13 @@ def main() -> None:
     state = random_state(config, seed=WEIGHTS_SEED)
     image, text = reference_vectors(config, state)
     out = args.out or ROOT / "tests" / "data" / f"golden-{args.arch}.npz"
-    np.savez(out, image=image, text=text, weights_seed=WEIGHTS_SEED,
-             weights_checksum=np.float64(sum(float(np.abs(v).sum()) for v in state.values())))
+    np.savez(
+        out,
+        image=image,
+        text=text,
+        weights_seed=WEIGHTS_SEED,
+        weights_checksum=np.float64(sum(float(np.abs(v).sum()) for v in state.values())),
+    )
     print(f"wrote {out}")
 
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install pixseek with both runtimes and the test tools into .venv, lint, and run the whole test suite.
+# Extra arguments go to pytest (e.g. `tools/test.sh -m slow` for the full ViT-g/14 parity run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# constraints.txt pins torch/torchvision to the pair that installs from local disk on this kind of machine.
+.venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[cpu,torch,dev]"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/pytest "$@"
