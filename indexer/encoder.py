@@ -7,23 +7,24 @@ preprocessing, text bucketing and normalisation live here once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 from numpy.typing import NDArray
 from PIL import Image
 
 from . import preprocess
+from .checkpoint import weights_file
+from .download import sha256_file
 from .model_config import ModelConfig
-from .tokenizer import Tokenizer
+from .preprocess import Crops, Pixels
+from .tokenizer import TokenIds, Tokenizer
 
 Embeddings = NDArray[np.float32]  # (n, d), L2-normalised rows
-Pixels = NDArray[np.float32]  # (n, 3, S, S), normalised with the model's mean/std
-TokenIds = NDArray[np.int64]  # (n, L), [sot] + ids + [eot] + zero padding
 
 # Text lengths are rounded up to a multiple of this: the causal mask makes the output at the
 # end-of-text token independent of anything after it, so a 5-word query runs on 8 tokens, not 77,
@@ -71,26 +72,35 @@ class Encoder(ABC):
     def _text(self, ids: TokenIds) -> NDArray[np.float32]:
         """Unnormalised text features (n, dim) for one batch of equal-length rows."""
 
-    def encode_pixels(self, pixels: Pixels | NDArray[np.uint8]) -> Embeddings:
+    def encode_pixels(self, pixels: Pixels | Crops) -> Embeddings:
         """(n, dim) unit vectors from float32 (n, 3, S, S) pixels or uint8 (n, S, S, 3) crops."""
         pixels = np.asarray(pixels)
-        if pixels.dtype == np.uint8:
-            pixels = preprocess.normalize(pixels, self.config.preprocess)
         size = self.config.vision.image_size
-        if pixels.ndim != 4 or pixels.shape[1:] != (3, size, size):
-            raise ValueError(f"pixels must be (n, 3, {size}, {size}), got {pixels.shape}")
+        crops = pixels.dtype == np.uint8
+        expected = (size, size, 3) if crops else (3, size, size)
+        if pixels.ndim != 4 or pixels.shape[1:] != expected:
+            raise ValueError(f"pixels must be (n, {', '.join(map(str, expected))}), got {pixels.shape}")
         out = np.zeros((len(pixels), self.dim), np.float32)
         for start in range(0, len(pixels), self.batch_size):
-            batch = np.ascontiguousarray(pixels[start : start + self.batch_size], dtype=np.float32)
-            out[start : start + len(batch)] = self._vision(batch)
+            batch = pixels[start : start + self.batch_size]
+            if crops:
+                out[start : start + len(batch)] = self._vision_crops(np.ascontiguousarray(batch))
+            else:
+                out[start : start + len(batch)] = self._vision(np.ascontiguousarray(batch, dtype=np.float32))
         return l2_normalize(out)
+
+    def _vision_crops(self, crops: Crops) -> NDArray[np.float32]:
+        """Unnormalised features of uint8 crops; runtimes that can normalise on the device override it."""
+        return self._vision(preprocess.normalize(crops, self.config.preprocess))
 
     def encode_images(self, images: Sequence[Image.Image]) -> Embeddings:
         """(n, dim) unit vectors for PIL images (EXIF-rotated, converted, resized, cropped here)."""
+        size = self.config.vision.image_size
         out = np.zeros((len(images), self.dim), np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
-            out[start : start + len(chunk)] = self.encode_pixels(preprocess.preprocess(chunk, self.config.preprocess))
+            crops = np.stack([preprocess.resize_crop(preprocess.to_rgb(im), size) for im in chunk])
+            out[start : start + len(chunk)] = self.encode_pixels(crops)
         return out
 
     def tokenize(self, texts: Sequence[str]) -> TokenIds:
@@ -112,9 +122,9 @@ class Encoder(ABC):
 
     @property
     def weights_sha256(self) -> str:
-        """sha256 of model_state.pdparams, cached beside it keyed by size and mtime."""
+        """sha256 of the weights file (cached per path, size and mtime)."""
         if self._weights_sha256 is None:
-            self._weights_sha256 = weights_sha256(self.path / "model_state.pdparams")
+            self._weights_sha256 = weights_sha256(weights_file(self.path))
         return self._weights_sha256
 
     def describe(self) -> dict:
@@ -128,25 +138,22 @@ class Encoder(ABC):
 
 
 def weights_sha256(path: Path) -> str:
-    """sha256 of a weights file; the digest is cached in a sidecar so a 5 GB file is hashed once."""
-    stat = path.stat()
-    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    sidecar = path.with_name(path.name + ".sha256.json")
+    """sha256 of a weights file, cached in the user cache directory so a 5 GB file is hashed once."""
+    stat = path.resolve().stat()
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache = Path(platformdirs.user_cache_dir("pixseek")) / "weights-sha256.json"
     try:
-        cached = json.loads(sidecar.read_text())
-        if cached.get("key") == key:
-            return cached["sha256"]
-    except (OSError, ValueError, AttributeError):
-        pass
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    try:
-        sidecar.write_text(json.dumps({"key": key, "sha256": digest.hexdigest()}))
-    except OSError:
-        pass  # a read-only model directory only costs a re-hash next time
-    return digest.hexdigest()
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = sha256_file(path)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(known, indent=1))
+        except OSError:
+            pass  # an unwritable cache only costs a re-hash next time
+    return known[key]
 
 
 def load_model(

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .convert import paddle_to_open_clip
-from .encoder import Encoder, Pixels, TokenIds
+from .encoder import Crops, Encoder, Pixels, TokenIds
 from .errors import BadModelFile, RuntimeUnavailable
 from .model_config import ModelConfig
 
@@ -109,6 +109,16 @@ class TorchEncoder(Encoder):
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(pixels).to(self.device, dtype=self.model.visual.conv1.weight.dtype)
+            return self.model.encode_image(x).float().cpu().numpy()
+
+    def _vision_crops(self, crops: Crops) -> np.ndarray:
+        """Copy uint8 (4x fewer bytes than float32) and normalise on the device."""
+        torch, pre = self._torch, self.config.preprocess
+        with torch.inference_mode():
+            x = torch.from_numpy(crops).to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+            mean = torch.tensor(pre.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+            std = torch.tensor(pre.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+            x = ((x - mean) / std).to(self.model.visual.conv1.weight.dtype)
             return self.model.encode_image(x).float().cpu().numpy()
 
     def _text(self, ids: TokenIds) -> np.ndarray:

@@ -69,3 +69,24 @@ def test_text_truncated_at_end_of_text_equals_padded_run(runtime, narrow_model):
     truncated = enc.encode_texts(TEXTS)
     padded = enc.encode_texts(TEXTS, pad_to_context=True)
     assert cosines(truncated, padded).min() >= MIN_COSINE
+
+
+def test_weights_sha256_is_the_file_digest_and_is_cached(narrow_model, tmp_path, monkeypatch):
+    import hashlib
+
+    pytest.importorskip("open_clip")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    enc = load_model(narrow_model, runtime="torch", device="cpu")
+    expected = hashlib.sha256((narrow_model / "model_state.pdparams").read_bytes()).hexdigest()
+    assert enc.weights_sha256 == expected
+    assert expected in (tmp_path / "pixseek" / "weights-sha256.json").read_text()
+
+
+def test_uint8_crops_and_float_pixels_give_the_same_vectors(narrow_model):
+    pytest.importorskip("open_clip")
+    from indexer import preprocess
+
+    enc = load_model(narrow_model, runtime="torch", device="cpu")
+    crops = np.stack([preprocess.resize_crop(preprocess.to_rgb(im), 224) for im in images()[:4]])
+    pixels = preprocess.normalize(crops, enc.config.preprocess)
+    assert cosines(enc.encode_pixels(crops), enc.encode_pixels(pixels)).min() >= MIN_COSINE
