@@ -7,6 +7,7 @@ preprocessing, text bucketing and normalisation live here once.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from PIL import Image
 from . import preprocess
 from .checkpoint import weights_file
 from .download import sha256_file
+from .errors import ModelError
 from .model_config import ModelConfig
 from .preprocess import Crops, Pixels
 from .tokenizer import TokenIds, Tokenizer
@@ -32,6 +34,31 @@ Embeddings = NDArray[np.float32]  # (n, d), L2-normalised rows
 TEXT_BUCKET = 8
 
 
+# Names accepted for --dtype, mapped to the framework dtype name.
+DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
+
+
+def resolve_dtype(dtype: str, device: str, gpu_default: str) -> str:
+    """The framework dtype name for --dtype; 'auto' is float32 on the CPU and `gpu_default` on a GPU."""
+    if dtype == "auto":
+        return gpu_default if device.startswith("cuda") else "float32"
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def installed(*modules: str) -> bool:
+    """Whether every module can be imported, without importing it (Paddle's import takes seconds)."""
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
 def l2_normalize(x: NDArray[np.floating]) -> Embeddings:
     """Rows scaled to unit length, as float32; zero rows stay zero."""
     x = np.asarray(x, dtype=np.float32)
@@ -40,13 +67,12 @@ def l2_normalize(x: NDArray[np.floating]) -> Embeddings:
 
 
 def text_buckets(ids: TokenIds, context: int) -> dict[int, list[int]]:
-    """Group rows of zero-padded ids by their bucketed length (end-of-text included)."""
+    """Group rows of zero-padded ids by bucketed length; each group runs at its longest member's length."""
     lengths = ids.argmax(axis=1) + 1  # end-of-text has the highest id in the vocabulary
     groups: dict[int, list[int]] = {}
     for row, length in enumerate(lengths):
-        bucket = min(context, -(-int(length) // TEXT_BUCKET) * TEXT_BUCKET)
-        groups.setdefault(bucket, []).append(row)
-    return groups
+        groups.setdefault(min(context, -(-int(length) // TEXT_BUCKET) * TEXT_BUCKET), []).append(row)
+    return {int(lengths[rows].max()): rows for rows in groups.values()}
 
 
 class Encoder(ABC):

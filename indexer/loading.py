@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import registry
 from .checkpoint import read_checkpoint
-from .encoder import Encoder
+from .encoder import Encoder, resolve_dtype
 from .errors import ModelError, RuntimeUnavailable
 
 RUNTIMES = ("paddle", "torch")
@@ -50,6 +50,7 @@ def choose_device(runtime: str, device: str) -> str:
 
 def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
     """Resolve, validate and load a model (see indexer.load_model)."""
+    resolve_dtype(dtype, "cpu", "float32")  # an unknown dtype fails before a 5 GB read
     name, path = registry.resolve(name_or_path)
     config, state = read_checkpoint(path)
     runtime = choose_runtime(runtime, device)

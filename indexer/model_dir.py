@@ -27,7 +27,10 @@ def architecture(name: str, preprocess: PreprocessConfig | None = None) -> Model
     path = ARCHITECTURES / f"{name}.json"
     if not path.is_file():
         raise UnknownModel(name, list_architectures())
-    return parse_config(json.loads(path.read_text()), preprocess or PreprocessConfig(), str(path))
+    data = json.loads(path.read_text())
+    if preprocess is None:
+        preprocess = PreprocessConfig(size=int(data["vision_config"]["image_size"]))
+    return parse_config(data, preprocess, str(path))
 
 
 def bpe_dir() -> Path:

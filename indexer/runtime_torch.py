@@ -11,27 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from .convert import paddle_to_open_clip
-from .encoder import Crops, Encoder, Pixels, TokenIds
+from .encoder import Crops, Encoder, Pixels, TokenIds, installed, resolve_dtype
 from .errors import BadModelFile, RuntimeUnavailable
 from .model_config import ModelConfig
 
-_DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-}
-
 
 def available() -> bool:
-    try:
-        import open_clip  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return installed("torch", "open_clip")
 
 
 def cuda_available() -> bool:
@@ -101,7 +87,7 @@ class TorchEncoder(Encoder):
 
         super().__init__(name, path, config, device, batch_size)
         self._torch = torch
-        dtype = ("bfloat16" if device.startswith("cuda") else "float32") if dtype == "auto" else _DTYPES[dtype]
+        dtype = resolve_dtype(dtype, device, gpu_default="bfloat16")
         self.dtype = dtype
         self.model = build_open_clip(config, state).to(device=device, dtype=getattr(torch, dtype))
 

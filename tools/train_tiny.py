@@ -1,0 +1,171 @@
+"""Train the bundled tiny CLIP (models/tiny-shapes) on synthetic captioned shapes, in Paddle on the CPU.
+
+    python tools/train_tiny.py --out models/tiny-shapes --minutes 55 --seed 0
+
+Contrastive (CLIP) training of the "tiny-shapes" architecture (indexer/architectures/tiny-shapes.json:
+PaddleNLP's CLIPModel, width 128, 4 layers per tower, 64 px images in 8 px patches) with the real CLIP
+tokenizer. Each image is seen in two augmented views (crop, resize, JPEG re-encode, slight colour
+jitter): both views are matched to the caption, and to each other, so that the image tower is stable
+under the edits near-duplicate search must see. Deterministic from the seed (single process, fixed
+thread count). Writes a model directory in the release layout (weights stored as float16 to stay small).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+
+import shapes  # noqa: E402
+
+from indexer.layout import state_shapes  # noqa: E402
+from indexer.model_config import to_paddlenlp_dict  # noqa: E402
+from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
+from indexer.preprocess import normalize, resize_crop  # noqa: E402
+from indexer.tokenizer import Tokenizer  # noqa: E402
+
+ARCH = "tiny-shapes"
+IMAGE_IMAGE_WEIGHT = 0.5  # weight of the view-to-view term next to the image-to-text terms
+
+
+def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A random crop (70-100% of the area), maybe a resize, JPEG re-encode and slight colour jitter."""
+    w, h = image.size
+    scale, aspect = rng.uniform(0.7, 1.0), rng.uniform(0.85, 1.18)
+    cw, ch = min(w, round(w * math.sqrt(scale * aspect))), min(h, round(h * math.sqrt(scale / aspect)))
+    x, y = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
+    image = image.crop((x, y, x + cw, y + ch))
+    if rng.random() < 0.3:
+        factor = rng.uniform(0.5, 1.5)
+        image = image.resize((max(8, round(cw * factor)), max(8, round(ch * factor))), Image.BICUBIC)
+    if rng.random() < 0.5:
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=int(rng.integers(30, 95)))
+        image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    if rng.random() < 0.5:
+        image = ImageEnhance.Brightness(image).enhance(rng.uniform(0.9, 1.1))
+        image = ImageEnhance.Contrast(image).enhance(rng.uniform(0.9, 1.1))
+    return image
+
+
+class Batches:
+    """Augmented (view, view, caption ids) batches drawn from a pool of generated samples."""
+
+    def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int):
+        self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
+        self.rng = np.random.default_rng(seed)
+        self.pre = architecture(ARCH).preprocess
+
+    def _pixels(self, images: list[Image.Image]) -> np.ndarray:
+        crops = np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
+        return normalize(crops, self.pre)
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        picks = self.rng.choice(len(self.pool), self.batch, replace=False)
+        images = [self.pool[i].image for i in picks]
+        # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
+        captions = [shapes.caption(self.pool[i].shapes, self.pool[i].background, self.rng) for i in picks]
+        ids = self.tokenizer.tokenize(captions, 77)
+        ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
+        return self._pixels(images), self._pixels(images), ids
+
+
+def build_model(paddle, seed: int):
+    from paddlenlp.transformers import CLIPConfig, CLIPModel
+
+    paddle.seed(seed)
+    fields = {k: v for k, v in to_paddlenlp_dict(architecture(ARCH)).items() if k not in ("architectures", "model_type")}
+    return CLIPModel(CLIPConfig(**fields))
+
+
+def contrastive(paddle, a, b, scale):
+    """Symmetric InfoNCE between two (n, d) unit-vector batches whose rows correspond."""
+    import paddle.nn.functional as F
+
+    logits = scale * paddle.matmul(a, b, transpose_y=True)
+    labels = paddle.arange(a.shape[0], dtype="int64")
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+def step_loss(paddle, model, view1, view2, ids):
+    import paddle.nn.functional as F
+
+    v1 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(view1)), axis=-1)
+    v2 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(view2)), axis=-1)
+    t = F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
+    scale = model.logit_scale.clip(max=math.log(100.0)).exp()
+    text_terms = (contrastive(paddle, v1, t, scale) + contrastive(paddle, v2, t, scale)) / 2
+    return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(paddle, v1, v2, scale)
+
+
+def schedule(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 5% of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def export(model, out: Path) -> Path:
+    """Write the trained weights (float16) and the release-layout files to `out`."""
+    config = architecture(ARCH)
+    params = {k: v.numpy() for k, v in model.state_dict().items()}
+    state = {k: params[k].astype(np.float16) for k in state_shapes(config)}
+    return write_model_dir(out, config, state)
+
+
+def train(args) -> Path:
+    import paddle
+
+    paddle.set_device("cpu")
+    paddle.base.core.set_num_threads(args.threads)
+    np.random.seed(args.seed)
+    config = architecture(ARCH)
+    started = time.perf_counter()
+    pool = shapes.generate(args.pool, seed=args.seed)
+    batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed)
+    model = build_model(paddle, args.seed)
+    model.train()
+    opt = paddle.optimizer.AdamW(learning_rate=args.lr, parameters=model.parameters(), weight_decay=0.05)
+    print(f"pool of {len(pool)} samples in {time.perf_counter() - started:.0f} s", flush=True)
+    for step in range(args.steps):
+        opt.set_lr(schedule(step, args.steps, args.lr, args.warmup))
+        loss = step_loss(paddle, model, *batches.next())
+        loss.backward()
+        opt.step()
+        opt.clear_grad()
+        if step % 25 == 0 or step == args.steps - 1:
+            minutes = (time.perf_counter() - started) / 60
+            print(f"step {step:5d}  loss {float(loss):.4f}  {minutes:5.1f} min", flush=True)
+        if args.save_every and step and step % args.save_every == 0:
+            export(model, args.out)  # a usable model at any time, e.g. to evaluate while training runs
+    model.eval()
+    return export(model, args.out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / "tiny-shapes")
+    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--pool", type=int, default=20000, help="generated training samples")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save-every", type=int, default=0, help="also write the model every N steps")
+    args = parser.parse_args()
+    print(f"wrote {train(args)}")
+
+
+if __name__ == "__main__":
+    main()
