@@ -130,10 +130,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="number of generated JPEGs")
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON result")
+    parser.add_argument("--model", default=None, help="also compare vectors of this model (name or directory)")
     args = parser.parse_args()
+    encode = None
+    if args.model:
+        from indexer import load_model
+
+        encode = load_model(args.model, device="cpu").encode_pixels
     with tempfile.TemporaryDirectory() as folder:
         paths = make_images(Path(folder), args.n, workers=os.cpu_count() or 1)
-        result = compare_draft(paths)
+        result = compare_draft(paths, encode)
+    if args.model:
+        result["model"] = args.model
     result |= {
         "synthetic_images": True,
         "sizes": [f"{w}x{h}" for w, h in SIZES],

@@ -1,0 +1,101 @@
+"""Walk the roots of a library and list the image files under them, with size and mtime."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    follow_symlinks: bool = False
+    include_hidden: bool = False
+    include: tuple[str, ...] = ()  # globs on the path relative to the root; empty = everything
+    exclude: tuple[str, ...] = ()
+    extensions: frozenset[str] = IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    root: Path
+    relpath: str  # POSIX, relative to root
+    size: int
+    mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.relpath
+
+
+def _wanted(relpath: str, name: str, options: ScanOptions) -> bool:
+    if os.path.splitext(name)[1].lower() not in options.extensions:
+        return False
+    if options.include and not any(fnmatchcase(relpath, g) for g in options.include):
+        return False
+    return not any(fnmatchcase(relpath, g) for g in options.exclude)
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []  # unreadable or vanished folder: its files are simply not seen this run
+
+
+def _stat(entry: os.DirEntry, follow: bool) -> os.stat_result | None:
+    try:
+        return entry.stat(follow_symlinks=follow)
+    except OSError:
+        return None  # dangling symlink, permission denied, vanished
+
+
+def walk(root: Path, options: ScanOptions = ScanOptions()) -> Iterator[FoundFile]:
+    """Regular image files under root in a stable order; hidden entries and symlinks skipped by default."""
+    root = root.resolve()
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        info = _stat_path(folder)
+        if info is None or (info.st_dev, info.st_ino) in seen_dirs:
+            continue  # a symlink loop, when following links
+        seen_dirs.add((info.st_dev, info.st_ino))
+        subdirs = []
+        for entry in _entries(folder):
+            found = _visit(entry, root, options, subdirs)
+            if found is not None:
+                yield found
+        stack.extend(reversed(subdirs))
+
+
+def _stat_path(folder: str) -> os.stat_result | None:
+    try:
+        return os.stat(folder)
+    except OSError:
+        return None
+
+
+def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[str]) -> FoundFile | None:
+    if not options.include_hidden and entry.name.startswith("."):
+        return None
+    if entry.is_symlink() and not options.follow_symlinks:
+        return None
+    info = _stat(entry, options.follow_symlinks)
+    if info is None:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        subdirs.append(entry.path)
+        return None
+    relpath = Path(entry.path).relative_to(root).as_posix()
+    if not stat.S_ISREG(info.st_mode) or not _wanted(relpath, entry.name, options):
+        return None  # FIFOs, sockets, devices and non-image names
+    return FoundFile(root=root, relpath=relpath, size=info.st_size, mtime_ns=info.st_mtime_ns)
