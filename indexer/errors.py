@@ -63,3 +63,7 @@ class ImageTooLarge(ImageError):
     def __init__(self, path: str, pixels: int, limit: int):
         self.pixels, self.limit = pixels, limit
         super().__init__(path, f"{pixels:,} pixels is over the limit of {limit:,} pixels")
+
+
+class CatalogError(PixseekError):
+    """A library's catalog cannot be opened or upgraded, or holds something this version cannot read."""

@@ -1,0 +1,60 @@
+"""Alembic environment for the catalog.
+
+pixseek runs it from `indexer.catalog.open_catalog`, which passes its own locked connection in
+`config.attributes["connection"]`. From the `alembic` command (alembic.ini at the repository root) it
+opens the URL given by `-x url=...`, else `sqlalchemy.url`, through the same engine setup and lock.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+from pathlib import Path
+
+from alembic import context
+from sqlalchemy import Connection, make_url
+
+from indexer.catalog import create_catalog_engine, migration_connection
+from indexer.tables import Base
+
+config = context.config
+if config.config_file_name is not None and "connection" not in config.attributes:
+    fileConfig(config.config_file_name)  # the alembic command's logging; pixseek keeps its own
+
+
+def run_on(connection: Connection) -> None:
+    # render_as_batch: SQLite cannot ALTER most things, so autogenerate writes table rebuilds.
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def database_url() -> str:
+    return context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+
+
+def run_offline() -> None:
+    context.configure(url=database_url(), target_metadata=Base.metadata, render_as_batch=True, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_on(connection)
+        return
+    url = make_url(database_url())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_catalog_engine(url.render_as_string(hide_password=False))
+    try:
+        with migration_connection(engine) as connection:
+            run_on(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
