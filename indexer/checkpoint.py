@@ -40,13 +40,17 @@ def weights_file(path: Path) -> Path:
     raise BadModelFile(str(path), f"no weights file ({PDPARAMS}, {', '.join(HF_FILES + OPEN_CLIP_FILES)})")
 
 
+def read_model_config(path: Path) -> ModelConfig:
+    """The config of a model directory in any supported format, without reading its weights."""
+    if weights_file(path).name in OPEN_CLIP_FILES:
+        return open_clip_config(path / "open_clip_config.json")
+    return read_config(path)
+
+
 def read_checkpoint(path: Path) -> tuple[ModelConfig, State]:
     """(config, canonical state) of a model directory; raises BadModelFile on any mismatch."""
     file = weights_file(path)
-    if file.name in OPEN_CLIP_FILES:
-        config = open_clip_config(path / "open_clip_config.json")
-    else:
-        config = read_config(path)
+    config = read_model_config(path)
     # A weights file much larger than its config implies is refused before it is read.
     limit = int(expected_bytes(config) * 1.02) + (1 << 20)
     if file.name == PDPARAMS:

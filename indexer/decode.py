@@ -112,9 +112,11 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
-def decode_bytes(data: bytes, where: str, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS) -> Decoded:
-    """Hash, metadata and model crop (size x size) of one image file's bytes."""
-    digest = hashlib.sha256(data).hexdigest()
+def decode_bytes(
+    data: bytes, where: str, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS, digest: str | None = None
+) -> Decoded:
+    """Hash, metadata and model crop (size x size) of one image file's bytes (`digest`: their sha256, if known)."""
+    digest = digest or hashlib.sha256(data).hexdigest()
     try:
         head = Image.open(io.BytesIO(data))  # header only: full size and EXIF before any draft scaling
     except DECODE_ERRORS:

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from . import registry
-from .checkpoint import read_checkpoint
-from .encoder import Encoder, resolve_dtype
+from .checkpoint import read_checkpoint, read_model_config, weights_file
+from .encoder import Encoder, resolve_dtype, weights_sha256
 from .errors import ModelError, RuntimeUnavailable
+from .model_config import ModelConfig
 
 RUNTIMES = ("paddle", "torch")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model identified without loading it: what the catalog records and vectors/ is keyed by."""
+
+    name: str
+    path: Path
+    config: ModelConfig
+    weights_sha256: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.weights_sha256[:12]}"
+
+
+def model_ref(name_or_path: str) -> ModelRef:
+    """Resolve and identify a model (config and weights hash) without reading its weights into memory."""
+    name, path = registry.resolve(str(name_or_path))
+    return ModelRef(name, path, read_model_config(path), weights_sha256(weights_file(path)))
 
 
 def _runtime_module(runtime: str):

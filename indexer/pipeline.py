@@ -1,0 +1,198 @@
+"""`indexer.index`: scan the roots, read and decode in workers, encode in batches, write, update the index."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from .catalog import activate_model, get_or_add_root, open_catalog, session
+from .encoder import Encoder
+from .errors import PixseekError
+from .library import library_path, open_index, writer_lock
+from .loading import ModelRef, load_encoder, model_ref
+from .plan import RootPlan, plan_root
+from .reader import Outcome, ReadSettings, read_all
+from .scan import ScanOptions, walk
+from .tables import Embedding, File, Image, Model
+from .writer import mark_missing, write_batch
+
+
+class RootNotFound(PixseekError):
+    def __init__(self, root: str):
+        self.root = root
+        super().__init__(f"{root}: not a folder" if root else "no folder to index was given")
+
+
+SUMMARY_KEYS = ("indexed", "unchanged", "moved", "duplicates", "missing", "failed")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How an index run reads and encodes; the CLI fills it from its options."""
+
+    runtime: str = "auto"
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 32
+    workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
+    draft: bool = True
+    scan: ScanOptions = ScanOptions()
+
+
+@dataclass
+class IndexSummary:
+    indexed: int = 0  # files whose content was embedded in this run
+    unchanged: int = 0
+    moved: int = 0  # renamed or moved: the vector was reused
+    duplicates: int = 0  # new paths of content the library already held
+    missing: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
+
+    def as_dict(self) -> dict:
+        return {
+            **{k: getattr(self, k) for k in SUMMARY_KEYS},
+            "seconds": round(self.seconds, 3),
+            "failures": [{"path": p, "reason": r} for p, r in self.failures],
+        }
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; `index` calls the callback with it after every step."""
+
+    total: int = 0  # files to read this run
+    done: int = 0
+    images: int = 0  # images encoded
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class _Run:
+    """State of one index run: the catalog, the lazily loaded encoder, the pending batch."""
+
+    def __init__(self, library: Path, ref: ModelRef, settings: IndexSettings, progress: ProgressFn | None):
+        self.library, self.ref, self.settings, self.progress = library, ref, settings, progress
+        self.engine = open_catalog(library)
+        with session(self.engine, write=True) as s:
+            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, settings.runtime).id
+            s.commit()
+        self.encoder: Encoder | None = None
+        self.pending: list[Outcome] = []
+        self.counts: Counter = Counter()
+        self.failures: list[tuple[str, str]] = []
+        self.marked_missing: list[int] = []
+        self.state = Progress()
+
+    def known_hashes(self) -> frozenset[str]:
+        with session(self.engine) as s:
+            rows = s.scalars(select(Image.content_hash).join(Embedding).where(Embedding.model_id == self.model_id))
+            return frozenset(rows)
+
+    def encode(self, outcomes: list[Outcome]) -> np.ndarray:
+        if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
+            s = self.settings
+            self.encoder = load_encoder(
+                str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=s.batch_size
+            )
+            with session(self.engine, write=True) as db:
+                db.get(Model, self.model_id).runtime = self.encoder.runtime
+                db.commit()
+        return self.encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
+
+    def write(self, root_ids: dict[str, int], items: list[tuple[Outcome, np.ndarray | None]]) -> None:
+        with session(self.engine, write=True) as s:
+            self.counts.update(write_batch(s, root_ids, self.model_id, items))
+            s.commit()
+        self.failures += [(str(o.file.path), o.error) for o, _ in items if o.error is not None]
+
+    def flush(self, root_ids: dict[str, int]) -> None:
+        decoded = [o for o in self.pending if o.decoded is not None]
+        vectors = dict(zip(map(id, decoded), self.encode(decoded), strict=True)) if decoded else {}
+        self.write(root_ids, [(o, vectors.get(id(o))) for o in self.pending])
+        self.state.images += len(decoded)
+        self.pending = []
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.state)
+
+
+def _plan(run: _Run, roots: Sequence[Path]) -> tuple[dict[str, int], list[RootPlan]]:
+    root_ids, plans = {}, []
+    for root in roots:
+        with session(run.engine, write=True) as s:
+            root_id = get_or_add_root(s, root).id
+            s.commit()
+            plan = plan_root(s, root_id, walk(root, run.settings.scan))
+            mark_missing(s, plan.missing)
+            s.commit()
+        run.marked_missing += plan.missing
+        root_ids[str(root)] = root_id
+        plans.append(plan)
+    return root_ids, plans
+
+
+def _resolve_roots(roots: Sequence[str | Path]) -> list[Path]:
+    out = []
+    for root in roots:
+        path = Path(root).expanduser().resolve()
+        if not path.is_dir():
+            raise RootNotFound(str(root))
+        out.append(path)
+    if not out:
+        raise RootNotFound("")
+    return out
+
+
+def index(
+    roots: Sequence[str | Path],
+    library: str | Path | None = None,
+    model: str = "tiny-shapes",
+    settings: IndexSettings | None = None,
+    progress: ProgressFn | None = None,
+) -> IndexSummary:
+    """Bring the library up to date with the roots; the second run does only what changed."""
+    started = time.perf_counter()
+    settings, library = settings or IndexSettings(), library_path(library)
+    paths = _resolve_roots(roots)
+    with writer_lock(library):
+        run = _Run(library, model_ref(model), settings, progress)
+        root_ids, plans = _plan(run, paths)
+        run.counts["unchanged"] += sum(p.unchanged for p in plans)
+        todo = [f for p in plans for f in p.todo]
+        run.state.total = len(todo)
+        read = ReadSettings(size=run.ref.config.vision.image_size, draft=settings.draft)
+        for outcome in read_all(todo, run.known_hashes(), read, settings.workers):
+            run.pending.append(outcome)
+            run.state.done += 1
+            if sum(o.decoded is not None for o in run.pending) >= settings.batch_size or len(run.pending) >= 256:
+                run.flush(root_ids)
+            run.report()
+        if run.pending:
+            run.flush(root_ids)
+            run.report()
+        open_index(run.engine, library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+    summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
+    summary.missing = _still_missing(run)
+    summary.seconds, summary.failures = time.perf_counter() - started, run.failures
+    return summary
+
+
+def _still_missing(run: _Run) -> int:
+    """Files marked missing by this run and not found again under another name."""
+    with session(run.engine) as s:
+        ids = run.marked_missing
+        return sum(
+            s.scalar(select(func.count(File.id)).where(File.id.in_(ids[i : i + 500]), File.status == "missing"))
+            for i in range(0, len(ids), 500)
+        )
