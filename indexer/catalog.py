@@ -155,16 +155,18 @@ def active_model(session: Session) -> Model | None:
     return session.scalar(select(Model).where(Model.active))
 
 
-def activate_model(session: Session, name: str, weights_sha256: str, dim: int, runtime: str) -> Model:
-    """Make the model with these weights the only active one, adding it if new; flushed, not committed."""
+def activate_model(session: Session, name: str, weights_sha256: str, dim: int, runtime: str | None) -> Model:
+    """Make the model with these weights the only active one, adding it if new; flushed, not committed.
+
+    `runtime` None keeps the recorded one (an index run that needed no encoder does not know it)."""
     model = session.scalar(select(Model).where(Model.name == name, Model.weights_sha256 == weights_sha256))
     if model is None:
-        model = Model(name=name, weights_sha256=weights_sha256, dim=dim, runtime=runtime)
+        model = Model(name=name, weights_sha256=weights_sha256, dim=dim, runtime=runtime or "unknown")
         session.add(model)
     elif model.dim != dim:
         raise CatalogError(f"model {name!r} ({weights_sha256[:12]}) is recorded with dim {model.dim}, not {dim}")
     session.execute(update(Model).where(Model.active).values(active=False))
-    model.runtime, model.active = runtime, True
+    model.runtime, model.active = runtime or model.runtime, True
     session.flush()
     return model
 

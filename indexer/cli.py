@@ -159,3 +159,121 @@ def remove(name: Annotated[str, typer.Argument(help="A downloaded model name.")]
             raise ModelNotDownloaded(name, str(path))
     shutil.rmtree(path)
     typer.echo(f"removed {path}")
+
+
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option("--library", "-l", envvar="PIXSEEK_LIBRARY", help="Library folder (default: user data dir)."),
+]
+ModelOption = Annotated[str, typer.Option("--model", "-m", envvar="PIXSEEK_MODEL", help="Model name or directory.")]
+
+
+def _index_progress():
+    """A rich progress bar with files/s, images encoded/s and an ETA, and the callback that feeds it."""
+    from rich.progress import MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rates]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    task = bar.add_task("indexing", total=None, rates="")
+    start = [0.0]
+
+    def update(state) -> None:
+        import time
+
+        if not start[0]:
+            start[0] = time.perf_counter()
+            bar.start()  # only once there is work: a run that fails at once prints just its error
+        elapsed = max(time.perf_counter() - start[0], 1e-6)
+        rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"
+        bar.update(task, total=state.total, completed=state.done, rates=rates)
+
+    return bar, update
+
+
+def index_command(
+    roots: Annotated[list[Path], typer.Argument(help="Folders to index (again).")],
+    library: LibraryOption = None,
+    model: ModelOption = "tiny-shapes",
+    runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
+    workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Only paths matching this glob (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
+    hidden: Annotated[bool, typer.Option(help="Also index hidden files and folders.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(help="Follow symbolic links.")] = False,
+    draft: Annotated[bool, typer.Option(help="Decode large JPEGs at reduced size (faster).")] = True,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index image folders: embed new and changed images; a re-run does only what changed."""
+    from .pipeline import IndexSettings, index
+    from .scan import ScanOptions
+
+    scan = ScanOptions(
+        follow_symlinks=follow_symlinks,
+        include_hidden=hidden,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+    )
+    settings = IndexSettings(
+        runtime=runtime,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        draft=draft,
+        scan=scan,
+        **({} if workers is None else {"workers": workers}),
+    )
+    with reported():
+        if as_json:
+            summary = index(roots, library, model, settings)
+        else:
+            bar, update = _index_progress()
+            try:
+                summary = index(roots, library, model, settings, progress=update)
+            finally:
+                bar.stop()
+    for path, reason in summary.failures:
+        typer.echo(f"skipping {path}: {reason}", err=True)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds"))
+        typer.echo(f"{counts} in {summary.seconds:.1f} s")
+    if strict and summary.failed:
+        raise typer.Exit(1)
+
+
+def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> None:
+    """Show a library's roots, counts, model, index parameters and failures with reasons."""
+    from .status import library_status
+
+    with reported():
+        info = library_status(library)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, default=str))
+        return
+    files = info["counts"]["files"]
+    typer.echo(f"library  {info['library']}")
+    typer.echo(f"roots    {', '.join(info['roots']) or '-'}")
+    typer.echo(
+        f"files    {files['ok']} ok, {files['failed']} failed, {files['missing']} missing; "
+        f"{info['counts']['images']} distinct images"
+    )
+    model, index = info["model"], info["index"]
+    typer.echo(
+        f"model    {model['name']} ({model['weights_sha256'][:12]}, {model['dim']}-d)" if model else "model    -"
+    )
+    typer.echo(f"index    {index['factory']}, {index['ntotal']} vectors" if index else "index    - (not built yet)")
+    for failure in info["failures"]:
+        typer.echo(f"failed   {failure['path']}: {failure['reason']}")

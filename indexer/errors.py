@@ -67,3 +67,21 @@ class ImageTooLarge(ImageError):
 
 class CatalogError(PixseekError):
     """A library's catalog cannot be opened or upgraded, or holds something this version cannot read."""
+
+
+class IndexCorrupt(PixseekError):
+    """A vector index on disk cannot be trusted (torn save, missing or altered file): rebuild it from the catalog."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}; rebuild the index from the catalog")
+
+
+class BadVectors(PixseekError):
+    """Vectors or ids handed to the index have the wrong shape, dtype, norm or are duplicated."""
+
+
+class IndexBudgetTooSmall(PixseekError):
+    def __init__(self, budget: int, d: int):
+        self.budget, self.d = budget, d
+        super().__init__(f"a budget of {budget} bytes per vector leaves no room for a PQ code of {d}-d vectors")

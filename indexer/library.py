@@ -14,7 +14,7 @@ import platformdirs
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from .catalog import bytes_to_vectors, session
+from .catalog import CATALOG_FILE, bytes_to_vectors, session
 from .errors import IndexCorrupt, PixseekError
 from .tables import Embedding, File
 from .vectors import VectorIndex
@@ -51,6 +51,25 @@ def writer_lock(library: Path, wait: bool = False) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class LibraryNotFound(PixseekError):
+    def __init__(self, library: Path):
+        self.library = library
+        super().__init__(f"{library}: no pixseek library here yet; create one with `pixseek index FOLDER`")
+
+
+def existing_library(library: str | Path | None) -> Path:
+    """The library folder, which must already hold a catalog (readers never create one)."""
+    path = library_path(library)
+    if not (path / CATALOG_FILE).is_file():
+        raise LibraryNotFound(path)
+    return path
+
+
+def model_key(name: str, weights_sha256: str) -> str:
+    """The folder name of a model's index under vectors/: name plus the first 12 hex of its weights hash."""
+    return f"{name}-{weights_sha256[:12]}"
 
 
 def vectors_dir(library: Path, model_key: str) -> Path:

@@ -25,7 +25,9 @@ class ModelRef:
 
     @property
     def key(self) -> str:
-        return f"{self.name}-{self.weights_sha256[:12]}"
+        from .library import model_key
+
+        return model_key(self.name, self.weights_sha256)
 
 
 def model_ref(name_or_path: str) -> ModelRef:

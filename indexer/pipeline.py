@@ -84,7 +84,7 @@ class _Run:
         self.library, self.ref, self.settings, self.progress = library, ref, settings, progress
         self.engine = open_catalog(library)
         with session(self.engine, write=True) as s:
-            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, settings.runtime).id
+            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None).id
             s.commit()
         self.encoder: Encoder | None = None
         self.pending: list[Outcome] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from indexer.cli import models_app
+from indexer.cli import index_command, models_app, status_command
 
 app = typer.Typer(
     help="pixseek: semantic image search with CLIP ViT-g/14, FAISS and SQLite.",
@@ -12,8 +12,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("index")(index_command)
+app.command("status")(status_command)
 app.add_typer(models_app, name="models")
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
