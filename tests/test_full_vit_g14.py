@@ -1,6 +1,6 @@
 """The parity check on the full ViT-g/14 config (40 + 24 layers, random weights): slow, run with -m slow.
 
-    pytest -m slow tests/test_full_vit_g14.py -s     # about 30 minutes and 17 GB of RAM on 2 cores
+    pytest -m slow tests/test_full_vit_g14.py -s     # about 10 minutes and 18 GB of RAM on 2 cores
 
 Writes bench/results/parity-vit-g-14-full-cpu.json with the cosines it measured.
 """
