@@ -248,7 +248,9 @@ def index_command(
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
-        counts = ", ".join(f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds"))
+        counts = ", ".join(
+            f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds", "stages")
+        )
         typer.echo(f"{counts} in {summary.seconds:.1f} s")
     if strict and summary.failed:
         raise typer.Exit(1)

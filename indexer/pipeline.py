@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,11 +57,13 @@ class IndexSummary:
     failed: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
+    stages: dict[str, float] = field(default_factory=dict)  # seconds the main process spent per stage
 
     def as_dict(self) -> dict:
         return {
             **{k: getattr(self, k) for k in SUMMARY_KEYS},
             "seconds": round(self.seconds, 3),
+            "stages": {k: round(v, 3) for k, v in self.stages.items()},
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
         }
 
@@ -92,6 +95,15 @@ class _Run:
         self.failures: list[tuple[str, str]] = []
         self.marked_missing: list[int] = []
         self.state = Progress()
+        self.stages: Counter = Counter()
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] += time.perf_counter() - start
 
     def known_hashes(self) -> frozenset[str]:
         with session(self.engine) as s:
@@ -100,17 +112,22 @@ class _Run:
 
     def encode(self, outcomes: list[Outcome]) -> np.ndarray:
         if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
-            s = self.settings
-            self.encoder = load_encoder(
-                str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=s.batch_size
-            )
-            with session(self.engine, write=True) as db:
-                db.get(Model, self.model_id).runtime = self.encoder.runtime
-                db.commit()
-        return self.encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
+            with self.timed("load_model"):
+                self._load_encoder()
+        with self.timed("encode"):
+            return self.encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
+
+    def _load_encoder(self) -> None:
+        s = self.settings
+        self.encoder = load_encoder(
+            str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=s.batch_size
+        )
+        with session(self.engine, write=True) as db:
+            db.get(Model, self.model_id).runtime = self.encoder.runtime
+            db.commit()
 
     def write(self, root_ids: dict[str, int], items: list[tuple[Outcome, np.ndarray | None]]) -> None:
-        with session(self.engine, write=True) as s:
+        with self.timed("write"), session(self.engine, write=True) as s:
             self.counts.update(write_batch(s, root_ids, self.model_id, items))
             s.commit()
         self.failures += [(str(o.file.path), o.error) for o, _ in items if o.error is not None]
@@ -167,12 +184,13 @@ def index(
     paths = _resolve_roots(roots)
     with writer_lock(library):
         run = _Run(library, model_ref(model), settings, progress)
-        root_ids, plans = _plan(run, paths)
+        with run.timed("scan"):
+            root_ids, plans = _plan(run, paths)
         run.counts["unchanged"] += sum(p.unchanged for p in plans)
         todo = [f for p in plans for f in p.todo]
         run.state.total = len(todo)
         read = ReadSettings(size=run.ref.config.vision.image_size, draft=settings.draft)
-        for outcome in read_all(todo, run.known_hashes(), read, settings.workers):
+        for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
             run.pending.append(outcome)
             run.state.done += 1
             if sum(o.decoded is not None for o in run.pending) >= settings.batch_size or len(run.pending) >= 256:
@@ -181,11 +199,22 @@ def index(
         if run.pending:
             run.flush(root_ids)
             run.report()
-        open_index(run.engine, library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+        with run.timed("index"):
+            open_index(run.engine, library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
-    summary.seconds, summary.failures = time.perf_counter() - started, run.failures
+    summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
     return summary
+
+
+def _waited(run: _Run, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+    """The outcomes, timing how long the main process waits for the readers ("read")."""
+    while True:
+        with run.timed("read"):
+            outcome = next(outcomes, None)
+        if outcome is None:
+            return
+        yield outcome
 
 
 def _still_missing(run: _Run) -> int:
