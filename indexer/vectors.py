@@ -15,8 +15,13 @@ k * refine_factor scattered vectors per query, which a page-cached memmap serves
 database in milliseconds; retraining, filtered exact search and range search need the vectors too, and
 the index stays self-contained. float16 halves the disk and moves cosines by ~1e-4; it lives in the page
 cache, not in the index's RAM. FAISS ids are store rows, so a hit addresses its exact vector with no
-id lookup. Files are append-only between saves; a save with removals writes a compacted new generation,
-so the files an older manifest names are never overwritten.
+id lookup.
+
+Nothing touches the files before save() (a reader may catch up in memory beside the writer). save()
+appends new rows past the saved ones, or, when rows were removed, writes a compacted new generation;
+then index.faiss, then manifest.json (rows, generation, index size and sha256), each through a temp
+file, fsync and rename. A crash leaves either the old pair, which ignores any torn tail past its row
+count, or a manifest that disagrees with index.faiss, which open() reports as IndexCorrupt.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ ID_BYTES = 8
 # PQ sub-vectors of at least 8 dimensions: FAISS trains 4-d ones 10x slower (7 s vs 0.6 s for 20k 64-d
 # vectors) for codes that re-ranking makes unnecessary.
 MIN_DSUB = 8
-REFINE_FACTOR = 10
+REFINE_FACTOR = 32
+MAX_REFINE_FACTOR = 256
 EXACT_FILTER_ROWS = 20_000  # filters this selective are scored exactly on the store
 RANGE_CANDIDATES = 64
 CHUNK = 65_536
@@ -94,7 +100,7 @@ def _pq_m(d: int, budget: int) -> int:
 
 def default_nprobe(nlist: int) -> int:
     """Lists scanned by default: 1/16 of them (bench/vectors.py: recall@10 >= 0.95 on cross-modal queries)."""
-    return max(1, nlist // 16)
+    return min(nlist, max(16, nlist // 16))
 
 
 def set_threads(omp_threads: int | None = None) -> int:
@@ -106,24 +112,27 @@ def set_threads(omp_threads: int | None = None) -> int:
 
 
 class RefineStore:
-    """(rows, d) float16 vectors and their (rows,) int64 image ids in two memory-mapped files."""
+    """(rows, d) float16 vectors and their (rows,) int64 image ids: the saved rows memory-mapped from two
+    files, rows added since in memory. Only `write` (called by save) touches the files."""
 
-    def __init__(self, directory: Path, d: int, generation: int, rows: int):
-        self.directory, self.d, self.generation = directory, d, generation
-        self._map(rows)
+    def __init__(self, directory: Path, d: int, generation: int, saved: int = 0):
+        self.directory, self.d, self.generation, self.saved = directory, d, generation, saved
+        self._vectors, self._ids = np.zeros((0, d), np.float16), np.zeros(0, np.int64)
+        self._new_vectors, self._new_ids, self.rows = np.zeros((0, d), np.float16), np.zeros(0, np.int64), saved
+        self._all_ids: Ids | None = None
+        if saved:
+            self._vectors = np.memmap(self.vector_path, np.float16, "r", shape=(saved, d))
+            self._ids = np.memmap(self.ids_path, np.int64, "r", shape=(saved,))
 
     @classmethod
     def open(cls, directory: Path, d: int, generation: int, rows: int) -> RefineStore:
-        """The saved store; rows appended after the last save (a crash) are cut off."""
-        store = cls(directory, d, generation, 0)
+        """The saved store; rows past `rows` (left by an interrupted save) are ignored."""
+        store = cls(directory, d, generation)
         for path, width in ((store.vector_path, 2 * d), (store.ids_path, ID_BYTES)):
             size = path.stat().st_size if path.exists() else 0
             if size < rows * width:
                 raise IndexCorrupt(str(path), f"holds {size // width} rows, the manifest says {rows}")
-            if size > rows * width:
-                os.truncate(path, rows * width)
-        store._map(rows)
-        return store
+        return cls(directory, d, generation, rows)
 
     @property
     def vector_path(self) -> Path:
@@ -133,51 +142,64 @@ class RefineStore:
     def ids_path(self) -> Path:
         return self.directory / f"refine_ids-{self.generation}.i64"
 
-    def _map(self, rows: int) -> None:
-        self.rows = rows
-        if rows == 0:
-            self.vectors, self.ids = np.zeros((0, self.d), np.float16), np.zeros(0, np.int64)
-            return
-        self.vectors = np.memmap(self.vector_path, np.float16, "r", shape=(rows, self.d))
-        self.ids = np.memmap(self.ids_path, np.int64, "r", shape=(rows,))
-
     def append(self, ids: Ids, xb: Embeddings) -> Rows:
-        """Append vectors at the end; returns their rows."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.vector_path, "ab") as f:
-            f.write(xb.astype(np.float16).tobytes())
-        with open(self.ids_path, "ab") as f:
-            f.write(ids.astype(np.int64).tobytes())
-        rows = np.arange(self.rows, self.rows + len(ids), dtype=np.int64)
-        self._map(self.rows + len(ids))
-        return rows
+        """Keep vectors in memory until the next write; returns their rows."""
+        n, used = len(ids), self.rows - self.saved
+        if used + n > len(self._new_ids):  # grow by doubling: appends stay amortised O(n)
+            size = max(2 * len(self._new_ids), used + n)
+            self._new_vectors = np.resize(self._new_vectors, (size, self.d))
+            self._new_ids = np.resize(self._new_ids, size)
+        self._new_vectors[used : used + n], self._new_ids[used : used + n] = xb, ids
+        self.rows += n
+        return np.arange(self.rows - n, self.rows, dtype=np.int64)
 
     def read(self, rows: Rows) -> Embeddings:
         """(n, d) float32 vectors of the given rows."""
-        return np.asarray(self.vectors[rows], dtype=np.float32)
+        if self.rows == self.saved:
+            return np.asarray(self._vectors[rows], dtype=np.float32)
+        saved = rows < self.saved
+        out = np.empty((len(rows), self.d), np.float32)
+        out[saved], out[~saved] = self._vectors[rows[saved]], self._new_vectors[rows[~saved] - self.saved]
+        return out
+
+    def ids_at(self, rows: Rows) -> Ids:
+        """Image ids of rows (any shape)."""
+        return self.all_ids()[rows] if self.rows > self.saved else np.asarray(self._ids[rows], np.int64)
+
+    def all_ids(self) -> Ids:
+        if self._all_ids is None or len(self._all_ids) != self.rows:
+            self._all_ids = np.concatenate([self._ids, self._new_ids[: self.rows - self.saved]])
+        return self._all_ids
 
     def chunks(self, rows: Rows) -> Iterator[tuple[Rows, Embeddings]]:
         for start in range(0, len(rows), CHUNK):
             part = rows[start : start + CHUNK]
             yield part, self.read(part)
 
-    def compact(self, live: NDArray[np.bool_]) -> tuple[RefineStore, Rows]:
-        """A new generation holding only live rows, and old row -> new row (-1 for dead rows)."""
-        new = RefineStore(self.directory, self.d, self.generation + 1, 0)
-        for path in (new.vector_path, new.ids_path):
-            path.unlink(missing_ok=True)  # left by a save that crashed
-        kept = np.flatnonzero(live)
-        for part, xb in self.chunks(kept):
-            new.append(np.asarray(self.ids[part]), xb)
+    def write(self, live: NDArray[np.bool_]) -> tuple[RefineStore, Rows | None]:
+        """Persist (fsynced): new rows appended past the saved ones, or, when rows died, only the live
+        ones into a new generation; returns the saved store and old row -> new row (None: unchanged)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if live.all():
+            self._write(self, self.saved, np.arange(self.saved, self.rows))
+            return RefineStore(self.directory, self.d, self.generation, self.rows), None
+        new, kept = RefineStore(self.directory, self.d, self.generation + 1), np.flatnonzero(live)
+        self._write(new, 0, kept)
         remap = np.full(self.rows + 1, -1, np.int64)  # the extra slot maps FAISS's -1 to -1
         remap[kept] = np.arange(len(kept))
-        return new, remap
+        return RefineStore(self.directory, self.d, new.generation, len(kept)), remap
 
-    def fsync(self) -> None:
-        for path in (self.vector_path, self.ids_path):
-            if path.exists():
-                with open(path, "rb+") as f:
-                    os.fsync(f.fileno())
+    def _write(self, target: RefineStore, start: int, rows: Rows) -> None:
+        """Write these rows into target's files from row `start` on, cutting anything past it."""
+        for path, width, column in ((target.vector_path, 2 * self.d, "v"), (target.ids_path, ID_BYTES, "i")):
+            with open(path, "r+b" if path.exists() else "wb") as f:
+                f.truncate(start * width)
+                f.seek(start * width)
+                for part in range(0, len(rows), CHUNK):
+                    sel = rows[part : part + CHUNK]
+                    f.write((self.read(sel).astype(np.float16) if column == "v" else self.ids_at(sel)).tobytes())
+                f.flush()
+                os.fsync(f.fileno())
 
     def remove_other_generations(self) -> None:
         keep = {self.vector_path.name, self.ids_path.name}
@@ -218,7 +240,8 @@ class VectorIndex:
         else:
             params, meta = _parse_manifest(manifest, d, path)
             store, index = _read_saved(path, d, manifest)
-        threshold = flat_threshold or meta.pop("flat_threshold", FLAT_THRESHOLD)
+        recorded = meta.pop("flat_threshold", FLAT_THRESHOLD)
+        threshold = recorded if flat_threshold is None else flat_threshold
         meta.update(budget_bytes_per_vector=budget_bytes_per_vector, flat_threshold=threshold)
         return cls(path, d, store, index, params, meta)
 
@@ -262,7 +285,7 @@ class VectorIndex:
 
     def ids(self) -> Ids:
         """(ntotal,) image ids in the order they were added."""
-        return np.asarray(self._store.ids[self._live], dtype=np.int64)
+        return self._store.all_ids()[self._live]
 
     def add(self, ids: Ids, xb: Embeddings) -> None:
         """Add new ids with their (n, d) vectors; retrains when the collection outgrew the parameters."""
@@ -289,9 +312,7 @@ class VectorIndex:
         """Replace everything with these (n, d) vectors (from the catalog); parameters chosen afresh."""
         ids, xb = self._check_ids(ids), self._check(xb, "xb", copy=False)
         _check_new(ids, xb, np.zeros(0, np.int64))
-        store = RefineStore(self.path, self.d, self._store.generation + 1, 0)
-        for path in (store.vector_path, store.ids_path):
-            path.unlink(missing_ok=True)
+        store = RefineStore(self.path, self.d, self._store.generation + 1)  # written by save()
         for start in range(0, len(ids), CHUNK):
             store.append(ids[start : start + CHUNK], np.asarray(xb[start : start + CHUNK], np.float32))
         self._store, self._live, self._lookup = store, np.ones(len(ids), bool), None
@@ -310,7 +331,9 @@ class VectorIndex:
         self._meta["catalog_version"] = catalog_version
         return len(missing), removed
 
-    def search(self, xq: Embeddings, k: int, *, nprobe: int | None = None, allowed: Ids | None = None):
+    def search(
+        self, xq: Embeddings, k: int, *, nprobe: int | None = None, allowed: Ids | None = None
+    ) -> tuple[Scores, Ids]:
         """Return (D, I), each (nq, k): D exact cosine (descending), I image ids; -inf / -1 past the hits.
 
         `allowed` restricts hits to those ids; k hits come back whenever k of them are indexed."""
@@ -323,7 +346,9 @@ class VectorIndex:
             D, R = self._search_allowed(xq, k, nprobe, self._rows_of(self._check_ids(allowed)))
         return D, self._to_ids(R)
 
-    def range_search(self, xq: Embeddings, threshold: float, *, nprobe: int | None = None):
+    def range_search(
+        self, xq: Embeddings, threshold: float, *, nprobe: int | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], Ids]:
         """Return (lims, D, I) like FAISS: hits of query i, exact cosine > threshold, at lims[i]:lims[i+1]."""
         xq = self._check(xq, "xq")
         if self.kind == "flat":
@@ -335,28 +360,36 @@ class VectorIndex:
         R = np.concatenate([r for _, r in hits] + [np.zeros(0, np.int64)])
         return lims, D, self._to_ids(R)
 
-    def tune_nprobe(self, xq: Embeddings, *, k: int = 10, target_recall: float = 0.95) -> tuple[int, float]:
-        """Set nprobe to the smallest power of two reaching target recall@k on these queries (use text
-        queries: cross-modal ones need more lists than image ones); returns (nprobe, recall)."""
+    def tune(self, xq: Embeddings, *, k: int = 10, target_recall: float = 0.95) -> tuple[int, int, float]:
+        """Set nprobe and refine_factor for recall@k >= target on these queries, doubling whichever gains
+        more; use text queries (FACTS: cross-modal is the hard case). Returns (nprobe, refine_factor, recall)."""
         xq = self._check(xq, "xq")
         if self.kind == "flat":
-            return 0, 1.0
+            return 0, 1, 1.0
         _, truth = self._exact(xq, np.flatnonzero(self._live), k)
-        nprobe, recall = 1, 0.0
-        while True:
-            recall = recall_at_k(self._search_rows(xq, k, nprobe)[1], truth)
-            if recall >= target_recall or nprobe >= self._params.nlist:
+
+        def recall(nprobe: int, refine_factor: int) -> float:
+            self._params = replace(self._params, nprobe=nprobe, refine_factor=refine_factor)
+            return recall_at_k(self._search_rows(xq, k, None)[1], truth)
+
+        state = (1, 1)
+        score = recall(*state)
+        while score < target_recall:
+            steps = [(2 * state[0], state[1]), (state[0], 2 * state[1])]
+            steps = [s for s in steps if s[0] <= self._params.nlist and s[1] <= MAX_REFINE_FACTOR]
+            if not steps:
                 break
-            nprobe *= 2
-        self.nprobe = nprobe
-        return self.nprobe, recall
+            score, state = max((recall(*s), s) for s in steps)
+        recall(*state)
+        return *state, score
 
     def save(self, *, catalog_version: int | None = None) -> None:
         """Write atomically: store generation, then index.faiss, then manifest.json naming both."""
         self.path.mkdir(parents=True, exist_ok=True)
-        if not self._live.all():
-            self._compact()
-        self._store.fsync()
+        self._store, remap = self._store.write(self._live)
+        if remap is not None:
+            _renumber(self._index, remap)
+            self._live, self._lookup = np.ones(self._store.rows, bool), None
         blob = faiss.serialize_index(self._index).tobytes()
         _write_atomic(self.path / INDEX_FILE, blob)
         if catalog_version is not None:
@@ -384,17 +417,19 @@ class VectorIndex:
     def _rows_of(self, ids: Ids) -> Rows:
         """Live rows holding these ids; ids not in the index are skipped."""
         if self._lookup is None:
-            rows = np.flatnonzero(self._live)
-            order = np.argsort(self._store.ids[rows], kind="stable")
-            self._lookup = (np.asarray(self._store.ids[rows[order]]), rows[order])
+            live = np.flatnonzero(self._live)
+            live_ids = self._store.all_ids()[live]
+            order = np.argsort(live_ids, kind="stable")
+            self._lookup = (live_ids[order], live[order])
         keys, rows = self._lookup
         pos = np.searchsorted(keys, ids).clip(0, max(len(keys) - 1, 0))
         found = keys[pos] == ids if len(keys) else np.zeros(len(ids), bool)
         return np.unique(rows[pos[found]])
 
     def _to_ids(self, R: Rows) -> Ids:
-        safe = np.where(R >= 0, R, 0)
-        return np.where(R >= 0, self._store.ids[safe] if self._store.rows else -1, -1).astype(np.int64)
+        if self._store.rows == 0:
+            return np.full(R.shape, -1, np.int64)
+        return np.where(R >= 0, self._store.ids_at(np.where(R >= 0, R, 0)), -1).astype(np.int64)
 
     def _outgrown(self) -> bool:
         live = int(self._live.sum())
@@ -420,15 +455,10 @@ class VectorIndex:
         self._index, self._params = index, params
         self._meta["trained_on"] = len(rows)
 
-    def _compact(self) -> None:
-        store, remap = self._store.compact(self._live)
-        _renumber(self._index, remap)
-        self._store, self._live, self._lookup = store, np.ones(store.rows, bool), None
-
     def _search_rows(self, xq: Embeddings, k: int, nprobe: int | None, sel=None) -> tuple[Scores, Rows]:
         """Top-k store rows by exact cosine; IVF-PQ candidates are re-scored on the store."""
         if self.kind == "flat":
-            D, R = self._index.search(xq, k, params=faiss.SearchParameters(sel=sel) if sel else None)
+            D, R = self._index.search(xq, k, params=None if sel is None else faiss.SearchParameters(sel=sel))
             return np.where(R >= 0, D, -np.inf).astype(np.float32), R
         want = max(1, min(k * self._params.refine_factor, self.ntotal))
         _, C = self._index.search(xq, want, params=self._ivf_params(nprobe, sel))
@@ -449,11 +479,11 @@ class VectorIndex:
     def _search_allowed(self, xq: Embeddings, k: int, nprobe: int | None, rows: Rows) -> tuple[Scores, Rows]:
         """Filtered search: FAISS's id selector, lists widened by the filter's selectivity; exact on the
         store when the filter is very selective or the index still came back short."""
-        sel = faiss.IDSelectorBatch(rows)
+        if self.kind != "flat" and len(rows) <= EXACT_FILTER_ROWS:
+            return self._exact(xq, rows, k)
+        sel = faiss.IDSelectorBatch(rows)  # a hash set of rows, checked as lists are scanned
         if self.kind == "flat":
             return self._search_rows(xq, k, None, sel)
-        if len(rows) <= EXACT_FILTER_ROWS:
-            return self._exact(xq, rows, k)
         widened = math.ceil((nprobe or self._params.nprobe) * self.ntotal / len(rows))
         D, R = self._search_rows(xq, k, widened, sel)
         short = R[:, min(k, len(rows)) - 1] < 0
