@@ -20,7 +20,7 @@ from .library import library_path, open_index, writer_lock
 from .loading import ModelRef, load_encoder, model_ref
 from .plan import RootPlan, plan_root
 from .reader import Outcome, ReadSettings, read_all
-from .scan import ScanOptions, walk
+from .scan import FoundFile, ScanOptions, walk
 from .tables import Embedding, File, Image, Model
 from .writer import mark_missing, write_batch
 
@@ -150,13 +150,26 @@ def _plan(run: _Run, roots: Sequence[Path]) -> tuple[dict[str, int], list[RootPl
         with session(run.engine, write=True) as s:
             root_id = get_or_add_root(s, root).id
             s.commit()
-            plan = plan_root(s, root_id, walk(root, run.settings.scan))
+            plan = plan_root(s, root_id, _storable(run, walk(root, run.settings.scan)))
             mark_missing(s, plan.missing)
             s.commit()
         run.marked_missing += plan.missing
         root_ids[str(root)] = root_id
         plans.append(plan)
     return root_ids, plans
+
+
+def _storable(run: _Run, found: Iterator[FoundFile]) -> Iterator[FoundFile]:
+    """Files whose names the catalog can store; the others are reported as failures of this run."""
+    for f in found:
+        try:
+            f.relpath.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 in the name (os gives them as surrogates)
+            shown = f.relpath.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            run.failures.append((str(f.root / shown), "file name is not valid UTF-8; rename the file"))
+            run.counts["failed"] += 1
+            continue
+        yield f
 
 
 def _resolve_roots(roots: Sequence[str | Path]) -> list[Path]:

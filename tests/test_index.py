@@ -262,3 +262,12 @@ def test_kill_9_at_any_moment_then_rerun_leaves_catalog_and_index_in_agreement(t
     with session(open_catalog(library)) as s:
         assert s.scalar(select(func.count(File.id)).where(File.status == "ok")) == 160
         assert s.scalar(select(func.count()).select_from(Embedding)) == 160
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, micro_model):
+    folder = make_folder(tmp_path / "photos", 2)
+    good = sorted(folder.iterdir())[0]
+    os.link(good, os.fsencode(folder) + b"/bad-\xff-name" + os.fsencode(good.suffix))
+    summary = run(folder, tmp_path / "lib", micro_model)
+    assert summary.indexed == 2 and summary.failed == 1
+    assert "not valid UTF-8" in summary.failures[0][1]
