@@ -155,7 +155,9 @@ def active_model(session: Session) -> Model | None:
     return session.scalar(select(Model).where(Model.active))
 
 
-def activate_model(session: Session, name: str, weights_sha256: str, dim: int, runtime: str | None) -> Model:
+def activate_model(
+    session: Session, name: str, weights_sha256: str, dim: int, runtime: str | None, source: str | None = None
+) -> Model:
     """Make the model with these weights the only active one, adding it if new; flushed, not committed.
 
     `runtime` None keeps the recorded one (an index run that needed no encoder does not know it)."""
@@ -167,6 +169,7 @@ def activate_model(session: Session, name: str, weights_sha256: str, dim: int, r
         raise CatalogError(f"model {name!r} ({weights_sha256[:12]}) is recorded with dim {model.dim}, not {dim}")
     session.execute(update(Model).where(Model.active).values(active=False))
     model.runtime, model.active = runtime or model.runtime, True
+    model.source = source or model.source
     session.flush()
     return model
 

@@ -277,5 +277,11 @@ def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> 
         f"model    {model['name']} ({model['weights_sha256'][:12]}, {model['dim']}-d)" if model else "model    -"
     )
     typer.echo(f"index    {index['factory']}, {index['ntotal']} vectors" if index else "index    - (not built yet)")
+    last = info["last_run"]
+    if last:
+        typer.echo(
+            f"last run {last['started_at']} {last['status']}: "
+            + ", ".join(f"{k} {v}" for k, v in last["counts"].items())
+        )
     for failure in info["failures"]:
         typer.echo(f"failed   {failure['path']}: {failure['reason']}")

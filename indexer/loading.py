@@ -22,6 +22,7 @@ class ModelRef:
     path: Path
     config: ModelConfig
     weights_sha256: str
+    source: str  # a registered name, or the directory's absolute path
 
     @property
     def key(self) -> str:
@@ -33,7 +34,8 @@ class ModelRef:
 def model_ref(name_or_path: str) -> ModelRef:
     """Resolve and identify a model (config and weights hash) without reading its weights into memory."""
     name, path = registry.resolve(str(name_or_path))
-    return ModelRef(name, path, read_model_config(path), weights_sha256(weights_file(path)))
+    source = name if str(name_or_path) in registry.REGISTRY else str(path)
+    return ModelRef(name, path, read_model_config(path), weights_sha256(weights_file(path)), source)
 
 
 def _runtime_module(runtime: str):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
@@ -21,7 +21,7 @@ from .loading import ModelRef, load_encoder, model_ref
 from .plan import RootPlan, plan_root
 from .reader import Outcome, ReadSettings, read_all
 from .scan import FoundFile, ScanOptions, walk
-from .tables import Embedding, File, Image, Model
+from .tables import RUN_COUNTS, Embedding, File, Image, Model, Run, utcnow
 from .writer import mark_missing, write_batch
 
 
@@ -87,8 +87,9 @@ class _Run:
         self.library, self.ref, self.settings, self.progress = library, ref, settings, progress
         self.engine = open_catalog(library)
         with session(self.engine, write=True) as s:
-            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None).id
+            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source).id
             s.commit()
+        self.run_id = _start_run(self.engine, self.model_id)
         self.encoder: Encoder | None = None
         self.pending: list[Outcome] = []
         self.counts: Counter = Counter()
@@ -217,7 +218,26 @@ def index(
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
+    _finish_run(run.engine, run.run_id, paths, summary)
     return summary
+
+
+def _start_run(engine, model_id: int) -> int:
+    """Record a running index run; runs still 'running' were killed (this process holds the lock)."""
+    with session(engine, write=True) as s:
+        s.execute(update(Run).where(Run.status == "running").values(status="interrupted"))
+        row = Run(roots=[], model_id=model_id, status="running")
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+def _finish_run(engine, run_id: int, roots: Sequence[Path], summary: IndexSummary) -> None:
+    with session(engine, write=True) as s:
+        row = s.get(Run, run_id)
+        row.roots, row.status, row.finished_at = [str(r) for r in roots], "done", utcnow()
+        row.counts = {k: getattr(summary, k) for k in RUN_COUNTS}
+        s.commit()
 
 
 def _waited(run: _Run, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from .catalog import active_model, counts, failures, open_catalog, session
 from .library import existing_library, model_key, vectors_dir
-from .tables import Root
+from .tables import Root, Run
 
 MANIFEST_FIELDS = (
     "kind",
@@ -34,6 +34,18 @@ def _index_info(library: Path, key: str) -> dict | None:
     return {k: manifest[k] for k in MANIFEST_FIELDS if k in manifest}
 
 
+def _last_run(s) -> dict | None:
+    run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).one_or_none()
+    if run is None:
+        return None
+    return {
+        "started_at": run.started_at.isoformat(timespec="seconds"),
+        "status": run.status,
+        "finished_at": run.finished_at.isoformat(timespec="seconds") if run.finished_at else None,
+        "counts": run.counts,
+    }
+
+
 def library_status(library: str | Path | None = None, max_failures: int = 50) -> dict:
     """A JSON-ready description of the library."""
     path = existing_library(library)
@@ -53,6 +65,7 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
                 "runtime": model.runtime,
             },
             "failures": [{"path": p, "reason": r} for p, r in failures(s, max_failures)],
+            "last_run": _last_run(s),
         }
     info["index"] = _index_info(path, model_key(model.name, model.weights_sha256)) if model else None
     return info

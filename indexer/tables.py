@@ -114,6 +114,7 @@ class Model(Base):
     weights_sha256: Mapped[str] = mapped_column(String(64))
     dim: Mapped[int]
     runtime: Mapped[str] = mapped_column(String(16))  # the runtime that last wrote with it: paddle, torch
+    source: Mapped[str | None]  # what `load_model` was given: a registered name or a directory
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

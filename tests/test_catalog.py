@@ -101,7 +101,10 @@ def test_a_catalog_made_by_the_first_revision_upgrades_with_its_data_intact(tmp_
     try:
         assert catalog.current_revision(engine) == HEAD
         assert "runs" in inspect(engine).get_table_names()
-        assert dump(library / "catalog.sqlite", tables) == before
+        after = dump(library / "catalog.sqlite", tables)
+        assert [row[-1] for row in after["models"]] == [None]  # a later revision adds models.source
+        after["models"] = [row[:-1] for row in after["models"]]
+        assert after == before
         with catalog.session(engine) as s:
             blobs = s.scalars(select(Embedding.vector).order_by(Embedding.image_id)).all()
             np.testing.assert_array_equal(catalog.bytes_to_vectors(blobs, 8), vectors)

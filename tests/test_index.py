@@ -23,7 +23,7 @@ from indexer.catalog import bytes_to_vectors, open_catalog, session
 from indexer.library import LibraryBusy, model_key, vectors_dir, writer_lock
 from indexer.loading import model_ref
 from indexer.pipeline import IndexSettings, index
-from indexer.tables import Embedding, File
+from indexer.tables import Embedding, File, Run
 from indexer.vectors import VectorIndex
 from ui.cli import app
 
@@ -262,6 +262,8 @@ def test_kill_9_at_any_moment_then_rerun_leaves_catalog_and_index_in_agreement(t
     with session(open_catalog(library)) as s:
         assert s.scalar(select(func.count(File.id)).where(File.status == "ok")) == 160
         assert s.scalar(select(func.count()).select_from(Embedding)) == 160
+        statuses = list(s.scalars(select(Run.status).order_by(Run.id)))
+    assert statuses[-1] == "done" and statuses.count("interrupted") >= 3
 
 
 def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, micro_model):
