@@ -2,3 +2,9 @@
 
 It reuses the model layer of `indexer` (the text tower for queries); see shared/DESIGN.md.
 """
+
+from .filters import Filters
+from .query import QueryError, Term, parse
+from .searcher import Hit, NoModel, Searcher, SearchResult
+
+__all__ = ["Filters", "Hit", "NoModel", "QueryError", "SearchResult", "Searcher", "Term", "parse"]

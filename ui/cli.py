@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from indexer.cli import index_command, models_app, status_command
+from search.cli import search_command
 
 app = typer.Typer(
     help="pixseek: semantic image search with CLIP ViT-g/14, FAISS and SQLite.",
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.command("index")(index_command)
 app.command("status")(status_command)
+app.command("search")(search_command)
 app.add_typer(models_app, name="models")
 
 

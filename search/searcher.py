@@ -1,0 +1,228 @@
+"""`Searcher`: query vectors from text, image files and indexed images, searched in a library's index."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from indexer import PixseekError, load_model
+from indexer.catalog import active_model, bytes_to_vectors, open_catalog, session
+from indexer.decode import decode_file
+from indexer.library import existing_library, model_key, open_index, vectors_dir
+from indexer.tables import Embedding, File, Image, Root
+
+from .filters import Filters, allowed_ids, display_path
+from .query import QueryError, Term, parse
+from .relevance import relevant_count
+
+SORTS = ("score", "date", "path", "size")
+CANDIDATES = 4000  # scores looked at to decide how many results are relevant
+
+
+class NoModel(PixseekError):
+    def __init__(self, library: Path):
+        super().__init__(f"{library}: nothing is indexed yet; run `pixseek index FOLDER` first")
+
+
+class ModelChanged(PixseekError):
+    def __init__(self, source: str):
+        super().__init__(f"the model at {source} is not the one this library was indexed with; index again with it")
+
+
+@dataclass(frozen=True)
+class Hit:
+    image_id: int
+    path: str
+    score: float  # cosine similarity to the query vector
+    width: int
+    height: int
+    format: str
+    size: int  # bytes
+    taken_at: datetime | None
+    camera: str | None
+
+    def as_dict(self) -> dict:
+        out = dict(vars(self))
+        out["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        return out
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int | None = None  # relevant results in all (with relevant=True), before paging
+    warnings: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=2)
+def cached_encoder(source: str, runtime: str, device: str):
+    """One loaded model per (model, runtime, device) per process."""
+    return load_model(source, runtime=runtime, device=device)
+
+
+class Searcher:
+    """Searches one library with its active model; reloads the index when the indexer wrote a newer one."""
+
+    def __init__(self, library: str | Path | None = None, *, runtime: str = "auto", device: str = "auto"):
+        self.library = existing_library(library)
+        self.engine = open_catalog(self.library)
+        self.runtime, self.device = runtime, device
+        with session(self.engine) as s:
+            model = active_model(s)
+            if model is None:
+                raise NoModel(self.library)
+            self.model_id, self.dim, self.weights_sha256 = model.id, model.dim, model.weights_sha256
+            self.source = model.source or model.name
+            self.key = model_key(model.name, model.weights_sha256)
+        self._index, self._stamp = None, None
+
+    @property
+    def encoder(self):
+        encoder = cached_encoder(self.source, self.runtime, self.device)
+        if encoder.weights_sha256 != self.weights_sha256:
+            raise ModelChanged(self.source)
+        return encoder
+
+    def _current_stamp(self) -> tuple:
+        manifest = vectors_dir(self.library, self.key) / "manifest.json"
+        with session(self.engine) as s:
+            files = s.scalar(select(func.count(File.id)).where(File.status == "ok"))
+            vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_id == self.model_id))
+        return (manifest.stat().st_mtime_ns if manifest.exists() else None, files, vectors)
+
+    @property
+    def index(self):
+        stamp = self._current_stamp()
+        if self._index is None or stamp != self._stamp:
+            self._index = open_index(self.engine, self.library, self.key, self.model_id, self.dim, save=False)
+            self._stamp = stamp
+        return self._index
+
+    def _stored_vectors(self, ids: list[int]) -> np.ndarray:
+        with session(self.engine) as s:
+            found = s.execute(
+                select(Embedding.image_id, Embedding.vector).where(
+                    Embedding.model_id == self.model_id, Embedding.image_id.in_(ids)
+                )
+            )
+            rows = {image_id: vector for image_id, vector in found}
+        missing = [i for i in ids if i not in rows]
+        if missing:
+            raise QueryError(f"id:{missing[0]}", "no indexed image has this id")
+        return bytes_to_vectors([rows[i] for i in ids], self.dim)
+
+    def query_vector(self, terms: Sequence[Term]) -> tuple[np.ndarray, list[str]]:
+        """(dim,) unit query vector: the weighted sum of the terms' vectors; and warnings."""
+        notes, parts = [], []
+        texts = [t for t in terms if t.kind == "text"]
+        if texts:
+            context = self.encoder.config.text.context
+            notes += [
+                f"query term {t.value[:40]!r} is longer than the model's {context} tokens; it was cut"
+                for t in texts
+                if self.encoder.tokenizer.truncated(t.value, context)
+            ]
+            parts += list(zip(texts, self.encoder.encode_texts([t.value for t in texts]), strict=True))
+        ids = [t for t in terms if t.kind == "id"]
+        if ids:
+            parts += list(zip(ids, self._stored_vectors([int(t.value) for t in ids]), strict=True))
+        files = [t for t in terms if t.kind == "image"]
+        for term in files:
+            crop = decode_file(Path(term.value), self.encoder.config.vision.image_size).crop
+            parts.append((term, self.encoder.encode_pixels(crop[None])[0]))
+        vector = np.sum([t.weight * v for t, v in parts], axis=0)
+        norm = float(np.linalg.norm(vector))
+        if norm < 1e-6:
+            raise QueryError("", "the terms cancel out; nothing is left to search for")
+        return (vector / norm).astype(np.float32), notes
+
+    def search(
+        self,
+        query: str | Sequence[str] = (),
+        k: int = 20,
+        *,
+        images: Sequence[str | Path] = (),
+        offset: int = 0,
+        filters: Filters | None = None,
+        relevant: bool = False,
+        strictness: float = 0.5,
+        sort: str = "score",
+    ) -> SearchResult:
+        """Hits for a query (see search.query for the language); relevant=True keeps only what stands out."""
+        if sort not in SORTS:
+            raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
+        if k < 1 or offset < 0:
+            raise QueryError("", "k must be at least 1 and offset at least 0")
+        xq, notes = self.query_vector(parse(query, images))
+        index = self.index
+        allowed = None
+        if filters is not None and filters.active():
+            with session(self.engine) as s:
+                allowed = allowed_ids(s, filters)
+        want = min(CANDIDATES, index.ntotal) if relevant else k + offset
+        D, ids = (
+            (np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64))
+            if index.ntotal == 0
+            else index.search(xq[None], max(1, want), allowed=allowed)
+        )
+        keep = ids[0] >= 0
+        scores, ids = D[0][keep], ids[0][keep]
+        total = None
+        if relevant:
+            total = relevant_count(scores, strictness) if len(scores) else 0
+            scores, ids = scores[:total], ids[:total]
+        hits = self._hits(ids, scores)
+        hits = _sorted(hits, sort)[offset : offset + k]
+        return SearchResult(hits=hits, total=total, warnings=notes)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        if not len(ids):
+            return []
+        with session(self.engine) as s:
+            rows = (
+                s.execute(
+                    select(Image, Root.path, File.relpath, File.size)
+                    .join(File, File.image_id == Image.id)
+                    .join(Root, Root.id == File.root_id)
+                    .where(Image.id.in_([int(i) for i in ids]), File.status == "ok")
+                    .order_by(Root.path, File.relpath)
+                )
+                .tuples()
+                .all()
+            )
+        first = {}
+        for image, root, relpath, size in rows:
+            first.setdefault(image.id, (image, display_path(root, relpath), size))
+        return [_hit(first[int(i)], float(sc)) for i, sc in zip(ids, scores, strict=True) if int(i) in first]
+
+
+def _hit(found: tuple, score: float) -> Hit:
+    image, path, size = found
+    camera = " ".join(x for x in (image.camera_make, image.camera_model) if x) or None
+    return Hit(
+        image_id=image.id,
+        path=path,
+        score=score,
+        width=image.width,
+        height=image.height,
+        format=image.format,
+        size=size,
+        taken_at=image.taken_at,
+        camera=camera,
+    )
+
+
+def _sorted(hits: list[Hit], sort: str) -> list[Hit]:
+    if sort == "date":  # newest first; undated last
+        return sorted(hits, key=lambda h: (h.taken_at is None, -(h.taken_at.timestamp() if h.taken_at else 0)))
+    if sort == "path":
+        return sorted(hits, key=lambda h: h.path)
+    if sort == "size":
+        return sorted(hits, key=lambda h: -h.size)
+    return hits
