@@ -37,7 +37,7 @@ COLOURS: dict[str, RGB] = {
     "white": (245, 245, 245),
 }
 KINDS = ("circle", "square", "triangle", "star")
-SIZES: dict[str, tuple[float, float]] = {"small": (0.12, 0.18), "large": (0.28, 0.40)}  # width / short side
+SIZES: dict[str, tuple[float, float]] = {"small": (0.18, 0.24), "large": (0.32, 0.44)}  # width / short side
 COUNTS = ("one", "two", "three")
 ROWS = ("top", "centre", "bottom")
 COLUMNS = ("left", "centre", "right")
