@@ -35,6 +35,7 @@ from indexer.tokenizer import Tokenizer  # noqa: E402
 
 ARCH = "tiny-shapes"
 IMAGE_IMAGE_WEIGHT = 0.5  # weight of the view-to-view term next to the image-to-text terms
+COLOURS_PER_HARD_HALF = 2
 
 
 def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -64,13 +65,25 @@ class Batches:
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
         self.rng = np.random.default_rng(seed)
         self.pre = architecture(ARCH).preprocess
+        colours = sorted(shapes.COLOURS)
+        self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
+
+    def _picks(self) -> np.ndarray:
+        """Half the batch at random, half sharing a few shape colours: with colour alone unable to tell
+        those captions apart, the towers must learn shape, size, count and position too."""
+        chosen = self.rng.choice(sorted(self.by_colour), COLOURS_PER_HARD_HALF, replace=False)
+        hard = np.unique(np.concatenate([self.by_colour[c] for c in chosen]))
+        half = self.batch // 2
+        picks = self.rng.choice(hard, half, replace=False)
+        rest = np.setdiff1d(np.arange(len(self.pool)), picks)
+        return np.concatenate([picks, self.rng.choice(rest, self.batch - half, replace=False)])
 
     def _pixels(self, images: list[Image.Image]) -> np.ndarray:
         crops = np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
         return normalize(crops, self.pre)
 
     def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        picks = self.rng.choice(len(self.pool), self.batch, replace=False)
+        picks = self._picks()
         images = [self.pool[i].image for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
         captions = [shapes.caption(self.pool[i].shapes, self.pool[i].background, self.rng) for i in picks]
@@ -83,7 +96,9 @@ def build_model(paddle, seed: int):
     from paddlenlp.transformers import CLIPConfig, CLIPModel
 
     paddle.seed(seed)
-    fields = {k: v for k, v in to_paddlenlp_dict(architecture(ARCH)).items() if k not in ("architectures", "model_type")}
+    fields = {
+        k: v for k, v in to_paddlenlp_dict(architecture(ARCH)).items() if k not in ("architectures", "model_type")
+    }
     return CLIPModel(CLIPConfig(**fields))
 
 
