@@ -100,11 +100,15 @@ def evaluate(encoder, samples: list | None = None) -> dict:
     vectors = encoder.encode_images([s.image for s in samples])
     cs, bg = colour_shape_queries(samples), background_queries(samples)
     top3 = image_top3(encoder, samples, vectors)
-    return {"images": len(samples), "colour_shape_queries": len(cs),
-            "colour_shape_p_at_10": round(precision_at_k(encoder, vectors, cs), 4),
-            "background_queries": len(bg), "colour_shape_background_p_at_10": round(precision_at_k(encoder, vectors, bg), 4),
-            "image_top3": {k: round(v, 4) for k, v in top3.items()},
-            "image_top3_min": round(min(top3.values()), 4)}
+    return {
+        "images": len(samples),
+        "colour_shape_queries": len(cs),
+        "colour_shape_p_at_10": round(precision_at_k(encoder, vectors, cs), 4),
+        "background_queries": len(bg),
+        "colour_shape_background_p_at_10": round(precision_at_k(encoder, vectors, bg), 4),
+        "image_top3": {k: round(v, 4) for k, v in top3.items()},
+        "image_top3_min": round(min(top3.values()), 4),
+    }
 
 
 def main() -> None:
