@@ -263,7 +263,8 @@ def test_kill_9_at_any_moment_then_rerun_leaves_catalog_and_index_in_agreement(t
         assert s.scalar(select(func.count(File.id)).where(File.status == "ok")) == 300
         assert s.scalar(select(func.count()).select_from(Embedding)) == 300
         statuses = list(s.scalars(select(Run.status).order_by(Run.id)))
-    assert statuses[-1] == "done" and statuses.count("interrupted") >= 3
+    # A kill can land after a run recorded itself done (while the process exits): at least one is interrupted.
+    assert statuses[-1] == "done" and "running" not in statuses and "interrupted" in statuses
 
 
 def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, micro_model):
