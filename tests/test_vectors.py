@@ -300,3 +300,11 @@ def test_parameters_follow_size_and_budget():
 def test_faiss_never_gets_more_threads_than_cores():
     assert vectors.set_threads(10_000) == len(os.sched_getaffinity(0)) == faiss.omp_get_max_threads()
     vectors.set_threads(None)
+
+
+def test_bfloat16_store_keeps_cosines_within_1e_3():
+    x = clustered(500, 64, seed=21)
+    y = vectors.from_bfloat16(vectors.to_bfloat16(x))
+    assert np.abs(y - x).max() <= np.abs(x).max() * 2.0**-8
+    np.testing.assert_allclose(y @ x[0], x @ x[0], atol=1e-3)
+    np.testing.assert_array_equal(vectors.from_bfloat16(vectors.to_bfloat16(y)), y)  # representable: exact
