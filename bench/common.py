@@ -18,18 +18,14 @@ RESULTS = ROOT / "bench" / "results"
 def random_encoder(arch: str, runtime: str, device: str, dtype: str, batch_size: int, seed: int = 0):
     """An encoder of architecture `arch` with seeded random weights, built in memory (no file written)."""
     from indexer.layout import random_state
-    from indexer.loading import choose_device, choose_runtime
+    from indexer.loading import build_encoder
     from indexer.model_dir import architecture, bpe_dir
 
     config = architecture(arch)
-    runtime = choose_runtime(runtime, device)
-    device = choose_device(runtime, device)
-    if runtime == "paddle":
-        from indexer.runtime_paddle import PaddleEncoder as cls
-    else:
-        from indexer.runtime_torch import TorchEncoder as cls
     state = random_state(config, seed)
-    return cls(f"{arch}-random", bpe_dir(), config, state, device=device, dtype=dtype, batch_size=batch_size)
+    return build_encoder(
+        f"{arch}-random", bpe_dir(), config, state, runtime=runtime, device=device, dtype=dtype, batch_size=batch_size
+    )
 
 
 def machine(card: str | None) -> str:

@@ -81,6 +81,11 @@ def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, ba
     resolve_dtype(dtype, "cpu", "float32")  # an unknown dtype fails before a 5 GB read
     name, path = registry.resolve(name_or_path)
     config, state = read_checkpoint(path)
+    return build_encoder(name, path, config, state, runtime=runtime, device=device, dtype=dtype, batch_size=batch_size)
+
+
+def build_encoder(name, path, config, state, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
+    """An encoder of the chosen runtime and device over an already loaded canonical state."""
     runtime = choose_runtime(runtime, device)
     device = choose_device(runtime, device)
     if runtime == "paddle":

@@ -12,9 +12,9 @@ import numpy as np
 from sqlalchemy import func, select
 
 from indexer import PixseekError, load_model
-from indexer.catalog import active_model, bytes_to_vectors, open_catalog, session
+from indexer.catalog import active_model, open_catalog, session
 from indexer.decode import decode_file
-from indexer.library import existing_library, model_key, open_index, vectors_dir
+from indexer.library import existing_library, fetch_vectors, model_key, open_index, vectors_dir
 from indexer.tables import Embedding, File, Image, Root
 
 from .filters import Filters, allowed_ids, display_path
@@ -105,17 +105,10 @@ class Searcher:
         return self._index
 
     def _stored_vectors(self, ids: list[int]) -> np.ndarray:
-        with session(self.engine) as s:
-            found = s.execute(
-                select(Embedding.image_id, Embedding.vector).where(
-                    Embedding.model_id == self.model_id, Embedding.image_id.in_(ids)
-                )
-            )
-            rows = {image_id: vector for image_id, vector in found}
-        missing = [i for i in ids if i not in rows]
-        if missing:
-            raise QueryError(f"id:{missing[0]}", "no indexed image has this id")
-        return bytes_to_vectors([rows[i] for i in ids], self.dim)
+        try:
+            return fetch_vectors(self.engine, self.model_id, self.dim)(np.asarray(ids, np.int64))
+        except KeyError as exc:
+            raise QueryError(f"id:{exc.args[0]}", "no indexed image has this id") from None
 
     def query_vector(self, terms: Sequence[Term]) -> tuple[np.ndarray, list[str]]:
         """(dim,) unit query vector: the weighted sum of the terms' vectors; and warnings."""
