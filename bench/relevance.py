@@ -18,11 +18,11 @@ import numpy as np
 from common import ROOT, emit
 
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tools")]
-import shapes  # noqa: E402
 from relevance_queries import LIBRARY_SEED, LIBRARY_SIZE, queries  # noqa: E402
 
 from indexer.pipeline import IndexSettings, index  # noqa: E402
 from search import Searcher  # noqa: E402
+from ui import shapes  # noqa: E402
 
 
 def build_library(folder: Path, n: int, model: str) -> tuple[Path, list]:

@@ -5,13 +5,10 @@ Shared by the search-quality tests and bench/relevance.py: a query is (text, pre
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from itertools import product
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-import shapes  # noqa: E402
+from ui import shapes
 
 LIBRARY_SEED = 424_242  # a seed never used for training
 LIBRARY_SIZE = 2000

@@ -25,11 +25,10 @@ from indexer.loading import model_ref
 from indexer.pipeline import IndexSettings, index
 from indexer.tables import Embedding, File, Run
 from indexer.vectors import VectorIndex
+from ui import shapes
 from ui.cli import app
 
 ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import shapes  # noqa: E402
 
 INLINE = IndexSettings(workers=0, batch_size=8)
 

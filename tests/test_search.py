@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,10 +13,8 @@ from typer.testing import CliRunner
 
 from indexer.pipeline import IndexSettings, index
 from search import Filters, QueryError, Searcher
+from ui import shapes
 from ui.cli import app
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-import shapes  # noqa: E402
 
 CAMERAS = [("Google", "Pixel 7"), ("Canon", "EOS R5"), ("Apple", "iPhone 13")]
 

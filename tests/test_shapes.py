@@ -1,4 +1,4 @@
-"""The synthetic shapes set of tools/shapes.py: deterministic, truthful captions, varied images, CLI."""
+"""The synthetic shapes set of ui/shapes.py: deterministic, truthful captions, varied images, CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 
-import shapes  # noqa: E402
+from ui import shapes
 
 COLOUR = "|".join(shapes.COLOURS)
 KIND = "|".join(shapes.KINDS)

@@ -38,7 +38,7 @@ def test_trainer_writes_a_model_directory_that_loads_and_encodes(tmp_path):
 
 
 def test_generator_cli_writes_images_and_captions(tmp_path):
-    cmd = [sys.executable, str(ROOT / "tools" / "shapes.py"), str(tmp_path / "set"), "--n", "24", "--seed", "11"]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    cmd = [sys.executable, "-m", "ui.shapes", str(tmp_path / "set"), "--n", "24", "--seed", "11"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=ROOT)
     lines = (tmp_path / "set" / "captions.jsonl").read_text().splitlines()
     assert len(lines) == 24 and len(list((tmp_path / "set").glob("0*.*"))) == 24

@@ -23,7 +23,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-import shapes  # noqa: E402
+from ui import shapes  # noqa: E402
 
 EVAL_SEED = 1_000_003  # never used for training
 EVAL_SIZE = 1000

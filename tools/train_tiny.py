@@ -25,13 +25,12 @@ from PIL import Image, ImageEnhance
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-import shapes  # noqa: E402
-
 from indexer.layout import state_shapes  # noqa: E402
 from indexer.model_config import to_paddlenlp_dict  # noqa: E402
 from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
 from indexer.preprocess import normalize, resize_crop  # noqa: E402
 from indexer.tokenizer import Tokenizer  # noqa: E402
+from ui import shapes  # noqa: E402
 
 ARCH = "tiny-shapes"
 IMAGE_IMAGE_WEIGHT = 0.5  # weight of the view-to-view term next to the image-to-text terms

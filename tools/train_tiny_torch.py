@@ -23,7 +23,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-import shapes  # noqa: E402
 from train_tiny import ARCH, IMAGE_IMAGE_WEIGHT, Batches, schedule  # noqa: E402
 
 from indexer.convert import open_clip_to_paddle  # noqa: E402
@@ -31,6 +30,7 @@ from indexer.layout import state_shapes  # noqa: E402
 from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
 from indexer.runtime_torch import open_clip_cfg  # noqa: E402
 from indexer.tokenizer import Tokenizer  # noqa: E402
+from ui import shapes  # noqa: E402
 
 _batches: Batches | None = None
 

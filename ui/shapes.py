@@ -1,6 +1,6 @@
 """A deterministic synthetic captioned image set: coloured shapes on plain or textured backgrounds.
 
-    python tools/shapes.py OUT_DIR --n 1000 --seed 7    # writes 00000.png/.jpg ... and captions.jsonl
+    python -m ui.shapes OUT_DIR --n 1000 --seed 7    # writes 00000.png/.jpg ... and captions.jsonl
 
 Every sample is a pure function of (seed, index), so a set can be made lazily or in parallel, and a
 seed never used in training gives a held-out evaluation set. Captions are built from the shapes as
