@@ -140,3 +140,22 @@ class Run(Base):
     model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12), default="running")
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=lambda: dict.fromkeys(RUN_COUNTS, 0))
+
+
+ACTION_KINDS = ("quarantine", "hardlink", "symlink", "delete")
+
+
+class Action(Base):
+    """One file a `pixseek dedup --apply` moved, linked or deleted; `batch` groups one apply, for undo."""
+
+    __tablename__ = "actions"
+    __table_args__ = (_one_of("kind", ACTION_KINDS),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[int] = mapped_column(index=True)  # one apply; undo takes the newest batch not undone
+    kind: Mapped[str] = mapped_column(String(12))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    source: Mapped[str]  # absolute path the file was at
+    target: Mapped[str | None]  # where its bytes went (quarantine); None when deleted
+    keeper: Mapped[str | None]  # absolute path of the kept file a link points to
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]

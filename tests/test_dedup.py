@@ -1,0 +1,115 @@
+"""Dedup tiers and grouping on a real library of scikit-image photos and their copies (search.dedup)."""
+
+from __future__ import annotations
+
+import shutil
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+from near_copies import PHOTOS, STEREO, photo, write_copies
+from PIL import Image
+
+from indexer.pipeline import IndexSettings, index
+from search.dedup import BadDedupSettings, DedupSettings, find_groups
+from search.keep import UnknownKeepRule
+
+
+def _pairs(groups) -> set[tuple[str, str]]:
+    """Every pair of files put in one (non-burst) group, as sorted path pairs."""
+    return {tuple(sorted((a.path, b.path))) for g in groups if g.tier != "burst" for a, b in combinations(g.members, 2)}
+
+
+def _base(path: str) -> str:
+    return Path(path).parent.name
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, micro_model):
+    root = tmp_path_factory.mktemp("photos")
+    for name in PHOTOS:
+        write_copies(photo(name), root / name, name, ("jpeg", "resize"))
+    for name in STEREO:
+        write_copies(photo(name), root / name, name, ())
+    (root / "backup").mkdir()
+    shutil.copy(root / "coffee" / "coffee.png", root / "backup" / "coffee.png")
+    lib = tmp_path_factory.mktemp("lib")
+    index([root], lib, str(micro_model), IndexSettings(workers=0))
+    return lib, root
+
+
+def test_exact_and_near_identical_tiers_find_every_jpeg_and_resize_copy_of_the_photos(library):
+    lib, root = library
+    found = _pairs(find_groups(lib))
+    files = [str(p) for p in sorted(root.rglob("*.*"))]
+    truth = {tuple(sorted(p)) for p in combinations(files, 2) if _base(p[0]) == _base(p[1]) and _base(p[0]) in PHOTOS}
+    truth |= {tuple(sorted((str(root / "backup" / "coffee.png"), f))) for f in files if _base(f) == "coffee"}
+    recall = len(found & truth) / len(truth)
+    precision = len(found & truth) / len(found)
+    assert recall == 1.0 and precision >= 0.99, (recall, precision, sorted(found - truth)[:3])
+
+
+def test_the_stereo_motorcycle_pair_is_not_merged_at_the_default_thresholds(library):
+    lib, root = library
+    pair = tuple(sorted(str(root / n / f"{n}.png") for n in STEREO))
+    assert pair not in _pairs(find_groups(lib))
+
+
+def test_a_byte_identical_copy_is_an_exact_member_at_distance_zero(library):
+    lib, root = library
+    group = next(g for g in find_groups(lib) if g.keep.path.endswith("coffee.png"))
+    copy = next(m for m in group.others if m.path.endswith("coffee.png"))
+    assert copy.tier == "exact" and copy.distance == 0.0
+    assert "1 exact copy (same sha256)" in group.why
+
+
+def test_the_keeper_is_the_lossless_full_size_original_and_why_says_so(library):
+    lib, root = library
+    group = next(g for g in find_groups(lib) if _base(g.keep.path) == "astronaut")
+    assert group.keep.path == str(root / "astronaut" / "astronaut.png")
+    assert group.tier == "near-identical" and 0 <= group.distance <= DedupSettings().fine_bits
+    assert group.why.startswith("keep astronaut.png: least compressed format")
+
+
+def test_the_keep_order_decides_the_keeper(library):
+    lib, _ = library
+    shortest_path_first = DedupSettings(keep_order=("path",))
+    group = next(g for g in find_groups(lib, shortest_path_first) if _base(g.keep.path) == "astronaut")
+    assert len(group.keep.path) == min(len(m.path) for m in group.members)
+
+
+def test_stricter_near_identical_threshold_splits_the_low_quality_copies_off(library):
+    lib, _ = library
+    loose, strict = _pairs(find_groups(lib)), _pairs(find_groups(lib, DedupSettings(fine_bits=2)))
+    assert strict < loose
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "words"),
+    [
+        (DedupSettings(tiers=("fuzzy",)), BadDedupSettings, "unknown tier 'fuzzy'"),
+        (DedupSettings(fine_bits=300), BadDedupSettings, "fine_bits 0..256"),
+        (DedupSettings(keep_order=("prettiest",)), UnknownKeepRule, "unknown keep rule 'prettiest'"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(library, settings, error, words):
+    with pytest.raises(error, match=words):
+        find_groups(library[0], settings)
+
+
+def _exif_save(image: Image.Image, path: Path, when: str) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = when
+    image.save(path, quality=95, exif=exif)
+
+
+def test_images_taken_seconds_apart_are_a_burst_unless_bursts_are_asked_for(tmp_path, micro_model):
+    base, photos = photo("chelsea"), tmp_path / "photos"
+    photos.mkdir()
+    _exif_save(base, photos / "a.jpg", "2024:05:01 10:00:00")
+    _exif_save(base.rotate(0.5), photos / "b.jpg", "2024:05:01 10:00:02")
+    index([photos], tmp_path / "lib", str(micro_model), IndexSettings(workers=0))
+    (group,) = find_groups(tmp_path / "lib")
+    assert group.tier == "burst" and "a burst, not duplicates" in group.why
+    (group,) = find_groups(tmp_path / "lib", DedupSettings(include_bursts=True))
+    assert group.tier == "near-identical"
