@@ -16,7 +16,7 @@ from rich.table import Table
 from . import registry
 from .checkpoint import read_checkpoint, weights_file
 from .download import download_model
-from .errors import ModelNotDownloaded, PixseekError, UnknownModel
+from .errors import Interrupted, ModelNotDownloaded, PixseekError, UnknownModel
 from .tokenizer import Tokenizer
 
 models_app = typer.Typer(help="List, inspect and download CLIP models.", no_args_is_help=True)
@@ -29,6 +29,9 @@ def reported():
     """Turn a pixseek error into one line on stderr and exit status 2 (never a traceback)."""
     try:
         yield
+    except Interrupted as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(128 + exc.signum) from None  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
     except PixseekError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -212,6 +215,9 @@ def index_command(
     hidden: Annotated[bool, typer.Option(help="Also index hidden files and folders.")] = False,
     follow_symlinks: Annotated[bool, typer.Option(help="Follow symbolic links.")] = False,
     draft: Annotated[bool, typer.Option(help="Decode large JPEGs at reduced size (faster).")] = True,
+    file_time_limit: Annotated[
+        float, typer.Option(min=0, help="Seconds to read and decode one file before skipping it (0: no limit).")
+    ] = 60.0,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -232,6 +238,7 @@ def index_command(
         batch_size=batch_size,
         draft=draft,
         scan=scan,
+        file_time_limit=file_time_limit,
         **({} if workers is None else {"workers": workers}),
     )
     with reported():

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -100,16 +103,29 @@ def _meta(head: Image.Image, upright: Image.Image) -> ImageMeta:
 
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The file's bytes; ImageError when unreadable, not a regular file, or over `limit`."""
+    return read_file(path, limit)[0]
+
+
+def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and its stat taken before reading (a later change shows as a new size or mtime)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+        # O_NONBLOCK: a FIFO swapped in after the scan must not block open() until a writer comes.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(str(path), "not a regular file (a FIFO, socket or device); never read")
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from exc
     if len(data) > limit:
         raise ImageError(str(path), f"file is larger than {limit} bytes")
     if not data:
         raise ImageError(str(path), "empty file")
-    return data
+    return data, info
 
 
 def decode_bytes(
@@ -117,10 +133,18 @@ def decode_bytes(
 ) -> Decoded:
     """Hash, metadata and model crop (size x size) of one image file's bytes (`digest`: their sha256, if known)."""
     digest = digest or hashlib.sha256(data).hexdigest()
+    # PIL warns about corrupt EXIF and large images on stderr; the outcome already says what matters
+    # (the pixel limit is checked again without the warning), and stderr is kept for skipped files.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _decode(data, where, size, draft, max_pixels, digest)
+
+
+def _decode(data: bytes, where: str, size: int, draft: bool, max_pixels: int, digest: str) -> Decoded:
     try:
         head = Image.open(io.BytesIO(data))  # header only: full size and EXIF before any draft scaling
-    except DECODE_ERRORS:
-        head = None
+    except (*DECODE_ERRORS, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        head = None  # open_image below raises the error that names the problem
     stream = io.BytesIO(data)
     stream.name = where  # errors raised while opening name the file, not "<stream>"
     image = open_image(stream, draft_size=2 * size if draft else None, max_pixels=max_pixels)

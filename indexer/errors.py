@@ -85,3 +85,12 @@ class IndexBudgetTooSmall(PixseekError):
     def __init__(self, budget: int, d: int):
         self.budget, self.d = budget, d
         super().__init__(f"a budget of {budget} bytes per vector leaves no room for a PQ code of {d}-d vectors")
+
+
+class Interrupted(PixseekError):
+    """A run stopped by SIGINT (Ctrl-C) or SIGTERM; what it committed stays, the next run resumes."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        name = "Ctrl-C" if signum == 2 else f"signal {signum}"
+        super().__init__(f"stopped by {name}; what was indexed is kept and the next run continues from there")

@@ -6,21 +6,23 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
-from .errors import PixseekError
+from .errors import Interrupted, PixseekError
+from .interrupt import rearm, stop_on_signals
 from .library import library_path, open_index, writer_lock
 from .loading import ModelRef, load_encoder, model_ref
 from .plan import RootPlan, plan_root
 from .reader import Outcome, ReadSettings, read_all
-from .scan import FoundFile, ScanOptions, walk
+from .scan import ScanOptions, walk
 from .tables import RUN_COUNTS, Embedding, File, Image, Model, Run, utcnow
 from .writer import mark_missing, write_batch
 
@@ -45,6 +47,7 @@ class IndexSettings:
     workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
     draft: bool = True
     scan: ScanOptions = ScanOptions()
+    file_time_limit: float = 60.0  # seconds to read and decode one file before it is skipped; 0: none
 
 
 @dataclass
@@ -123,6 +126,7 @@ class _Run:
         self.encoder = load_encoder(
             str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=s.batch_size
         )
+        rearm()
         with session(self.engine, write=True) as db:
             db.get(Model, self.model_id).runtime = self.encoder.runtime
             db.commit()
@@ -151,26 +155,13 @@ def _plan(run: _Run, roots: Sequence[Path]) -> tuple[dict[str, int], list[RootPl
         with session(run.engine, write=True) as s:
             root_id = get_or_add_root(s, root).id
             s.commit()
-            plan = plan_root(s, root_id, _storable(run, walk(root, run.settings.scan)))
+            plan = plan_root(s, root_id, walk(root, run.settings.scan))
             mark_missing(s, plan.missing)
             s.commit()
         run.marked_missing += plan.missing
         root_ids[str(root)] = root_id
         plans.append(plan)
     return root_ids, plans
-
-
-def _storable(run: _Run, found: Iterator[FoundFile]) -> Iterator[FoundFile]:
-    """Files whose names the catalog can store; the others are reported as failures of this run."""
-    for f in found:
-        try:
-            f.relpath.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8 in the name (os gives them as surrogates)
-            shown = f.relpath.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            run.failures.append((str(f.root / shown), "file name is not valid UTF-8; rename the file"))
-            run.counts["failed"] += 1
-            continue
-        yield f
 
 
 def _resolve_roots(roots: Sequence[str | Path]) -> list[Path]:
@@ -196,30 +187,48 @@ def index(
     started = time.perf_counter()
     settings, library = settings or IndexSettings(), library_path(library)
     paths = _resolve_roots(roots)
-    with writer_lock(library):
+    with stop_on_signals(), writer_lock(library):
         run = _Run(library, model_ref(model), settings, progress)
-        with run.timed("scan"):
-            root_ids, plans = _plan(run, paths)
-        run.counts["unchanged"] += sum(p.unchanged for p in plans)
-        todo = [f for p in plans for f in p.todo]
-        run.state.total = len(todo)
-        read = ReadSettings(size=run.ref.config.vision.image_size, draft=settings.draft)
-        for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
-            run.pending.append(outcome)
-            run.state.done += 1
-            if sum(o.decoded is not None for o in run.pending) >= settings.batch_size or len(run.pending) >= 256:
-                run.flush(root_ids)
-            run.report()
-        if run.pending:
-            run.flush(root_ids)
-            run.report()
-        with run.timed("index"):
-            open_index(run.engine, library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+        try:
+            _index_roots(run, paths)
+        except Interrupted:
+            _mark_interrupted(run.engine, run.run_id)
+            raise
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
     _finish_run(run.engine, run.run_id, paths, summary)
     return summary
+
+
+def _index_roots(run: _Run, paths: list[Path]) -> None:
+    """Scan, read, encode and write in batches, then bring the vector index up to date."""
+    settings = run.settings
+    with run.timed("scan"):
+        root_ids, plans = _plan(run, paths)
+    run.counts["unchanged"] += sum(p.unchanged for p in plans)
+    todo = [f for p in plans for f in p.todo]
+    run.state.total = len(todo)
+    read = ReadSettings(run.ref.config.vision.image_size, settings.draft, time_limit=settings.file_time_limit)
+    for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
+        run.pending.append(outcome)
+        run.state.done += 1
+        if sum(o.decoded is not None for o in run.pending) >= settings.batch_size or len(run.pending) >= 256:
+            run.flush(root_ids)
+        run.report()
+    if run.pending:
+        run.flush(root_ids)
+        run.report()
+    with run.timed("index"):
+        open_index(run.engine, run.library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+
+
+def _mark_interrupted(engine, run_id: int) -> None:
+    # Best effort: a signal can land inside the database layer and leave this connection unusable;
+    # the next run marks a run still 'running' as interrupted anyway.
+    with suppress(SQLAlchemyError), session(engine, write=True) as s:
+        s.execute(update(Run).where(Run.id == run_id).values(status="interrupted", finished_at=utcnow()))
+        s.commit()
 
 
 def _start_run(engine, model_id: int) -> int:

@@ -6,12 +6,16 @@ already hold for the model: a renamed, moved or copied file costs one read, no d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
+import signal
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .decode import Decoded, decode_bytes, read_bytes
+from .decode import Decoded, decode_bytes, read_file
 from .errors import ImageError
 from .preprocess import MAX_PIXELS
 from .scan import FoundFile
@@ -22,6 +26,7 @@ class ReadSettings:
     size: int  # the model's input size
     draft: bool = True  # PIL draft decoding of large JPEGs
     max_pixels: int = MAX_PIXELS
+    time_limit: float = 60.0  # seconds to read and decode one file; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,61 @@ def _init(known: frozenset[str], settings: ReadSettings) -> None:
     _known, _settings = known, settings
 
 
+def _init_worker(known: frozenset[str], settings: ReadSettings) -> None:
+    # Ctrl-C reaches the whole process group: the main process stops the run, workers must not
+    # each print a KeyboardInterrupt traceback. SIGTERM gets its default back (a silent exit), not
+    # the main process's handler that fork copied.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _init(known, settings)
+
+
+class TimeUp(BaseException):
+    """Raised by the per-file alarm; a BaseException so no `except Exception` in a decoder swallows it."""
+
+
+def _alarm(signum, frame):
+    raise TimeUp
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeUp in this block after `seconds` (SIGALRM: main thread only; elsewhere, or 0, no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def read_one(file: FoundFile) -> Outcome:
     """Outcome of one file; never raises for a bad file."""
+    if file.problem is not None:
+        return Outcome(file, None, None, file.problem)
+    limit = _settings.time_limit
     try:
-        data = read_bytes(file.path)
+        with time_limit(limit):
+            return _read(file)
+    except TimeUp:
+        return Outcome(file, None, None, f"took over {limit:g} s to read and decode; --file-time-limit raises it")
+    except Exception as exc:  # noqa: BLE001
+        # Decoders of hostile files raise types no list can name; one file must never end a run.
+        return Outcome(file, None, None, f"cannot decode ({type(exc).__name__}: {' '.join(str(exc).split())})")
+
+
+def _read(file: FoundFile) -> Outcome:
+    try:
+        data, info = read_file(file.path)
     except ImageError as exc:
         return Outcome(file, None, None, exc.reason)
+    # Record the size and mtime of what was read, not what the scan saw: a file that grew or was
+    # replaced in between is stored as the version hashed, and a later change is seen next run.
+    file = dataclasses.replace(file, size=info.st_size, mtime_ns=info.st_mtime_ns)
     digest = hashlib.sha256(data).hexdigest()
     if digest in _known:
         return Outcome(file, digest, None, None)
@@ -68,5 +122,5 @@ def read_all(
         return
     # fork shares the known-hash set copy-on-write instead of pickling it to every worker.
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init, initargs=(known, settings)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(known, settings)) as pool:
         yield from pool.imap_unordered(read_one, files, chunksize=4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,20 @@ from .model_config import ModelConfig, to_paddlenlp_dict
 
 def _import_paddle():
     os.environ.setdefault("GLOG_minloglevel", "2")  # Paddle's C++ start-up chatter
+    # Importing paddle and paddlenlp warns about ccache and distutils and logs library versions at
+    # INFO: none of it is the user's concern, and `pixseek index` keeps stderr for skipped files.
+    logging.disable(logging.INFO)
     try:
-        import paddle
-        from paddlenlp.transformers import CLIPConfig, CLIPModel
-        from paddlenlp.transformers.model_utils import no_init_weights
-        from paddlenlp.utils.log import logger
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import paddle
+            from paddlenlp.transformers import CLIPConfig, CLIPModel
+            from paddlenlp.transformers.model_utils import no_init_weights
+            from paddlenlp.utils.log import logger
     except ImportError as exc:
         raise RuntimeUnavailable("paddle", f"{exc}; install pixseek[cpu] or pixseek[gpu]") from exc
+    finally:
+        logging.disable(logging.NOTSET)
     logger.set_level("WARNING")
     logging.getLogger("paddlenlp").setLevel(logging.WARNING)
     return paddle, CLIPConfig, CLIPModel, no_init_weights
@@ -37,8 +45,7 @@ def available() -> bool:
 
 
 def cuda_available() -> bool:
-    import paddle
-
+    paddle = _import_paddle()[0]
     return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
 
 

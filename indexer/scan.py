@@ -29,6 +29,9 @@ class FoundFile:
     relpath: str  # POSIX, relative to root
     size: int
     mtime_ns: int
+    # Why an entry with an image name cannot be read at all (never opened, recorded as failed): a FIFO,
+    # a dangling or looping link, a name that is not UTF-8 (then relpath holds it with \x escapes).
+    problem: str | None = None
 
     @property
     def path(self) -> Path:
@@ -87,15 +90,38 @@ def _stat_path(folder: str) -> os.stat_result | None:
 def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[str]) -> FoundFile | None:
     if not options.include_hidden and entry.name.startswith("."):
         return None
-    if entry.is_symlink() and not options.follow_symlinks:
+    link = entry.is_symlink()
+    if link and not options.follow_symlinks:
         return None
     info = _stat(entry, options.follow_symlinks)
-    if info is None:
-        return None
-    if stat.S_ISDIR(info.st_mode):
+    if info is not None and stat.S_ISDIR(info.st_mode):
         subdirs.append(entry.path)
         return None
     relpath = Path(entry.path).relative_to(root).as_posix()
-    if not stat.S_ISREG(info.st_mode) or not _wanted(relpath, entry.name, options):
-        return None  # FIFOs, sockets, devices and non-image names
-    return FoundFile(root=root, relpath=relpath, size=info.st_size, mtime_ns=info.st_mtime_ns)
+    if not _wanted(relpath, entry.name, options):
+        return None
+    problem = _problem(info, link)
+    if problem is None and not relpath.isascii() and not _utf8(relpath):
+        problem = "file name is not valid UTF-8; rename the file"
+    info = info or _stat(entry, False)
+    if info is None:
+        return None  # vanished since it was listed
+    relpath = relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return FoundFile(root=root, relpath=relpath, size=info.st_size, mtime_ns=info.st_mtime_ns, problem=problem)
+
+
+def _problem(info: os.stat_result | None, link: bool) -> str | None:
+    if info is None:
+        return "symbolic link to nothing (dangling, or a loop)" if link else "cannot stat the file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO, socket or device); never opened"
+    return None
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name from os (undecodable bytes come as surrogates) can be stored as UTF-8 text."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -46,7 +46,8 @@ def test_symlinks_are_not_followed_by_default_and_loops_end(tmp_path):
     (tmp_path / "real/loop").symlink_to(tmp_path / "real")
     (tmp_path / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
     assert _rel(tmp_path) == ["real/x.jpg"]
-    assert _rel(tmp_path, ScanOptions(follow_symlinks=True)) == ["link/x.jpg"]
+    followed = {f.relpath: f.problem for f in walk(tmp_path, ScanOptions(follow_symlinks=True))}
+    assert followed == {"dangling.jpg": "symbolic link to nothing (dangling, or a loop)", "link/x.jpg": None}
 
 
 def test_include_and_exclude_globs_apply_to_the_relative_path(tmp_path):
@@ -56,8 +57,20 @@ def test_include_and_exclude_globs_apply_to_the_relative_path(tmp_path):
     assert _rel(tmp_path, ScanOptions(exclude=("*/raw/*",))) == ["2020/a.jpg", "2021/b.jpg"]
 
 
-def test_fifos_and_folders_named_like_images_are_not_files(tmp_path):
+def test_fifos_are_listed_as_problems_never_opened_and_folders_named_like_images_are_walked(tmp_path):
     os.mkfifo(tmp_path / "pipe.jpg")
     (tmp_path / "folder.jpg").mkdir()
     _touch(tmp_path / "folder.jpg/inner.png")
-    assert _rel(tmp_path) == ["folder.jpg/inner.png"]
+    found = {f.relpath: f.problem for f in walk(tmp_path)}
+    assert found == {
+        "folder.jpg/inner.png": None,
+        "pipe.jpg": "not a regular file (a FIFO, socket or device); never opened",
+    }
+
+
+def test_a_name_that_is_not_utf8_is_listed_escaped_with_its_problem(tmp_path):
+    _touch(tmp_path / "ok.jpg")
+    with open(os.fsencode(tmp_path) + b"/bad-\xff.jpg", "wb") as fh:
+        fh.write(b"x")
+    found = {f.relpath: f.problem for f in walk(tmp_path)}
+    assert found == {"bad-\\xff.jpg": "file name is not valid UTF-8; rename the file", "ok.jpg": None}

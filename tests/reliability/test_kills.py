@@ -1,0 +1,126 @@
+"""The real `pixseek index` killed and stopped at seeded random moments: nothing lost or doubled, no file touched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ui import shapes
+
+from .library_state import agreement, duplicated, file_rows, popen_pixseek, run_pixseek, run_statuses, tree_hashes
+
+KILLS = 20
+NEW_PER_ROUND = 6  # images added before each run, so every run has work to be killed in
+
+
+def add_images(folder: Path, start: int, n: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + n):
+        shapes.write(shapes.sample(i, 5), folder, i)
+
+
+def index_args(folder: Path, library: Path, model: Path, *extra: str) -> list[str]:
+    return ["index", str(folder), "-l", str(library), "-m", str(model), "--batch-size", "2", "--json", *extra]
+
+
+def embeddings(library: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{library / 'catalog.sqlite'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def lost(folder: Path, library: Path, model: Path) -> int:
+    """Images on disk without an ok row, plus vectors the catalog wants that the saved index lacks."""
+    rows = file_rows(library)
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    missing_rows = sum(1 for name in on_disk if name not in rows or rows[name].status != "ok")
+    a = agreement(library, model)
+    return missing_rows + len(a.wanted - set(a.index_ids))
+
+
+def kill_at(proc: subprocess.Popen, delay: float) -> bool:
+    """SIGKILL the process group `delay` s after start; False when the run had already finished."""
+    try:
+        proc.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def test_sigkill_at_20_seeded_moments_then_a_rerun_indexes_every_image_exactly_once(tmp_path, micro_model, tally):
+    folder, library = tmp_path / "photos", tmp_path / "lib"
+    rng = np.random.default_rng(20)
+    kills, added, hashes = 0, 0, {}
+    for _ in range(3 * KILLS):
+        if kills == KILLS:
+            break
+        add_images(folder, added, NEW_PER_ROUND)
+        added += NEW_PER_ROUND
+        hashes = tree_hashes(folder)
+        proc = popen_pixseek(*index_args(folder, library, micro_model, "--workers", str(1 + kills % 2)),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        # From start-up to the vector index save: a run here takes ~2-3.5 s, most of it start-up.
+        kills += kill_at(proc, float(rng.uniform(0.3, 3.5)))
+    tally["kills"] += kills
+    done = run_pixseek(*index_args(folder, library, micro_model), timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    a = agreement(library, micro_model)
+    tally["kills_lost"] += lost(folder, library, micro_model)
+    tally["kills_duplicated"] += duplicated(a)
+    assert kills == KILLS
+    assert sorted(a.index_ids) == sorted(a.wanted) and len(a.wanted) == added == a.embeddings == a.file_rows
+    assert duplicated(a) == 0 and lost(folder, library, micro_model) == 0
+    assert tree_hashes(folder) == hashes  # the indexer never writes to the photos
+    assert a.run_statuses[-1] == "done" and "running" not in a.run_statuses and "interrupted" in a.run_statuses
+
+
+def _wait_for_first_commit(proc: subprocess.Popen, library: Path) -> None:
+    deadline = time.monotonic() + 120
+    while embeddings(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+
+
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "code", "said"),
+    [(signal.SIGTERM, False, 143, "signal 15"), (signal.SIGINT, True, 130, "Ctrl-C")],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_model, signum, whole_group, code, said):
+    """`kill PID` reaches the main process only; Ctrl-C reaches the whole process group, workers included."""
+    folder, library = tmp_path / "photos", tmp_path / "lib"
+    add_images(folder, 0, 160)
+    hashes = tree_hashes(folder)
+    args = index_args(folder, library, micro_model, "--workers", "1")
+    proc = popen_pixseek(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_first_commit(proc, library)
+    (os.killpg if whole_group else os.kill)(proc.pid, signum)
+    try:
+        _, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"the run was still going 5 s after {said}")
+    assert proc.returncode == code
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(f"error: stopped by {said}; "), err
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no decode worker left behind
+    assert run_statuses(library) == ["interrupted"]
+    rows = file_rows(library)
+    assert 0 < sum(r.status == "ok" for r in rows.values()) < 160 and all(r.image_id for r in rows.values())
+    done = run_pixseek(*args, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    a = agreement(library, micro_model)
+    assert sorted(a.index_ids) == sorted(a.wanted) and len(a.wanted) == 160 and duplicated(a) == 0
+    assert a.run_statuses == ["interrupted", "done"]
+    assert tree_hashes(folder) == hashes
