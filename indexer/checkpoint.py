@@ -121,5 +121,5 @@ def open_clip_config(path: Path) -> ModelConfig:
             std=tuple(pre.get("std", OPENAI_STD)),
         )
         return ModelConfig(embed_dim=int(cfg["embed_dim"]), vision=vision, text=text, preprocess=preprocess)
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise BadModelFile(str(path), f"not a usable open_clip config ({exc})") from exc

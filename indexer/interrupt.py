@@ -42,3 +42,23 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+@contextmanager
+def plain_signals_for_children() -> Iterator[None]:
+    """Processes forked in this block start with SIGTERM's default action and SIGINT ignored.
+
+    A forked worker would otherwise inherit `_stop` until it resets it, and a SIGTERM that lands in
+    that window (Pool.terminate right after start) is swallowed: the worker lives on, the join hangs.
+    Ctrl-C reaches the whole process group; the main process stops the run, workers ignore it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

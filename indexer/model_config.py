@@ -19,6 +19,7 @@ ACTIVATIONS = ("gelu", "quick_gelu")
 # Upper bounds that refuse absurd configs before anything is allocated; ViT-g/14 is well inside,
 # and so is ViT-bigG/14 (width 1664, 48 layers, MLP 8192).
 MAX_WIDTH, MAX_LAYERS, MAX_MLP, MAX_VOCAB, MAX_CONTEXT, MAX_IMAGE = 8192, 128, 32768, 1_000_000, 1024, 1024
+MAX_JSON_BYTES = 1 << 20  # config files are a few KB; a larger one is not what it claims to be
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -163,10 +164,14 @@ def _text(section: dict, where: str) -> TextConfig:
 def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise BadModelFile(str(path), "file is missing")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise BadModelFile(str(path), f"{path.stat().st_size} bytes is too large for a config file; not read")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadModelFile(str(path), f"not readable JSON ({exc})") from exc
+    except RecursionError:
+        raise BadModelFile(str(path), "not readable JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise BadModelFile(str(path), "expected a JSON object")
     return data

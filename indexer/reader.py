@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .decode import Decoded, decode_bytes, read_file
 from .errors import ImageError
+from .interrupt import plain_signals_for_children
 from .preprocess import MAX_PIXELS
 from .scan import FoundFile
 
@@ -44,15 +45,6 @@ _settings = ReadSettings(size=224)
 def _init(known: frozenset[str], settings: ReadSettings) -> None:
     global _known, _settings
     _known, _settings = known, settings
-
-
-def _init_worker(known: frozenset[str], settings: ReadSettings) -> None:
-    # Ctrl-C reaches the whole process group: the main process stops the run, workers must not
-    # each print a KeyboardInterrupt traceback. SIGTERM gets its default back (a silent exit), not
-    # the main process's handler that fork copied.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _init(known, settings)
 
 
 class TimeUp(BaseException):
@@ -122,5 +114,7 @@ def read_all(
         return
     # fork shares the known-hash set copy-on-write instead of pickling it to every worker.
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(known, settings)) as pool:
+    with plain_signals_for_children():
+        pool = context.Pool(workers, initializer=_init, initargs=(known, settings))
+    with pool:
         yield from pool.imap_unordered(read_one, files, chunksize=4)

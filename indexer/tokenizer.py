@@ -31,6 +31,8 @@ _WORDS = regex.compile(
     r"""<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
     regex.IGNORECASE,
 )
+# CLIP's vocab.json is 0.9 MB and merges.txt 0.5 MB; a million-token BPE stays well under this.
+MAX_FILE_BYTES = 64 << 20
 _CACHE_WORDS = 1 << 16  # bounded, unlike open_clip's dict: a search server sees endless new words
 
 
@@ -126,8 +128,11 @@ class Tokenizer:
 
 
 def _read_text(path: Path) -> str:
-    """Return the UTF-8 text of a tokenizer file, or BadModelFile saying why not."""
+    """Return the UTF-8 text of a tokenizer file, or BadModelFile saying why not (checked in size before read)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadModelFile(str(path), f"{size} bytes is too large for a tokenizer file; not read")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadModelFile(str(path), "missing; a CLIP model directory needs vocab.json and merges.txt") from None
@@ -143,6 +148,8 @@ def _read_vocab(path: Path) -> dict[str, int]:
         vocab = json.loads(_read_text(path))
     except json.JSONDecodeError as e:
         raise BadModelFile(str(path), f"not JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise BadModelFile(str(path), "not JSON that a vocabulary could be (nested too deeply)") from None
     if not isinstance(vocab, dict) or not all(type(i) is int for i in vocab.values()):
         raise BadModelFile(str(path), "not a JSON object of token -> integer id")
     if sorted(vocab.values()) != list(range(len(vocab))):

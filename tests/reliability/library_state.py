@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from indexer.library import indexed_ids, model_key, vectors_dir
 from indexer.loading import model_ref
 from indexer.tables import Embedding, File, Image, Run
 from indexer.vectors import VectorIndex
+from ui import shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +112,28 @@ def popen_pixseek(*args: str, **options) -> subprocess.Popen:
     """A `pixseek` process in its own process group (so a test can signal it and its workers)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(pixseek(*args), cwd=ROOT, env=env, start_new_session=True, **options)
+
+
+def add_images(folder: Path, start: int, n: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + n):
+        shapes.write(shapes.sample(i, 5), folder, i)
+
+
+def index_args(folder: Path, library: Path, model: Path, *extra: str) -> list[str]:
+    return ["index", str(folder), "-l", str(library), "-m", str(model), "--batch-size", "2", "--json", *extra]
+
+
+def embeddings(library: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{library / 'catalog.sqlite'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+def wait_for_first_commit(proc: subprocess.Popen, library: Path) -> None:
+    deadline = time.monotonic() + 120
+    while embeddings(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be stopped"

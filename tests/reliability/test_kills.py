@@ -4,38 +4,27 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ui import shapes
-
-from .library_state import agreement, duplicated, file_rows, popen_pixseek, run_pixseek, run_statuses, tree_hashes
+from .library_state import (
+    add_images,
+    agreement,
+    duplicated,
+    file_rows,
+    index_args,
+    popen_pixseek,
+    run_pixseek,
+    run_statuses,
+    tree_hashes,
+    wait_for_first_commit,
+)
 
 KILLS = 20
 NEW_PER_ROUND = 6  # images added before each run, so every run has work to be killed in
-
-
-def add_images(folder: Path, start: int, n: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(start, start + n):
-        shapes.write(shapes.sample(i, 5), folder, i)
-
-
-def index_args(folder: Path, library: Path, model: Path, *extra: str) -> list[str]:
-    return ["index", str(folder), "-l", str(library), "-m", str(model), "--batch-size", "2", "--json", *extra]
-
-
-def embeddings(library: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{library / 'catalog.sqlite'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-    except sqlite3.Error:
-        return 0  # not created yet
 
 
 def lost(folder: Path, library: Path, model: Path) -> int:
@@ -85,13 +74,6 @@ def test_sigkill_at_20_seeded_moments_then_a_rerun_indexes_every_image_exactly_o
     assert a.run_statuses[-1] == "done" and "running" not in a.run_statuses and "interrupted" in a.run_statuses
 
 
-def _wait_for_first_commit(proc: subprocess.Popen, library: Path) -> None:
-    deadline = time.monotonic() + 120
-    while embeddings(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be stopped"
-
-
 @pytest.mark.parametrize(
     ("signum", "whole_group", "code", "said"),
     [(signal.SIGTERM, False, 143, "signal 15"), (signal.SIGINT, True, 130, "Ctrl-C")],
@@ -104,7 +86,7 @@ def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_mode
     hashes = tree_hashes(folder)
     args = index_args(folder, library, micro_model, "--workers", "1")
     proc = popen_pixseek(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_first_commit(proc, library)
+    wait_for_first_commit(proc, library)
     (os.killpg if whole_group else os.kill)(proc.pid, signum)
     try:
         _, err = proc.communicate(timeout=5)
