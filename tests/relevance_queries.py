@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import product
 
+import numpy as np
+
 from ui import shapes
 
 LIBRARY_SEED = 424_242  # a seed never used for training
@@ -20,27 +22,33 @@ def _has(colour: str | None = None, kind: str | None = None, background: str | N
     return lambda s: shapes.matches(s, colour=colour, kind=kind, background=background)
 
 
-def candidate_queries() -> list[tuple[str, Predicate]]:
-    """Background-only, colour+shape and colour+shape+background queries."""
-    out: list[tuple[str, Predicate]] = [
-        (f"a {bg} background", lambda s, bg=bg: s.background == bg) for bg in shapes.COLOURS
-    ]
-    out += [(f"a {c} {k}", _has(c, k)) for c, k in product(shapes.COLOURS, shapes.KINDS)]
-    out += [
-        (f"a {c} {k} on a {bg} background", _has(c, k, bg))
-        for c, k, bg in product(shapes.COLOURS, shapes.KINDS, shapes.COLOURS)
-        if c != bg
-    ]
-    return out
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
-def queries(samples: list, low: int = 5, high: int = 400, per_kind: int = 12) -> list[tuple[str, list[bool]]]:
-    """(query, relevance per sample): up to `per_kind` of each kind whose match count is in [low, high]."""
-    out, taken = [], {}
-    for text, predicate in candidate_queries():
-        kind = text.count(" ")  # 2 words: background; 3: colour+shape; 7: colour+shape+background
-        mask = [bool(predicate(s)) for s in samples]
-        if low <= sum(mask) <= high and taken.get(kind, 0) < per_kind:
-            taken[kind] = taken.get(kind, 0) + 1
-            out.append((text, mask))
+def candidate_queries() -> dict[str, list[tuple[str, Predicate]]]:
+    """Background-only, colour+shape and colour+shape+background queries, by kind."""
+    colours, kinds = shapes.COLOURS, shapes.KINDS
+    return {
+        "background": [(f"{_a(bg)} background", lambda s, bg=bg: s.background == bg) for bg in colours],
+        "colour+shape": [(_a(f"{c} {k}"), _has(c, k)) for c, k in product(colours, kinds)],
+        "colour+shape+background": [
+            (f"{_a(f'{c} {k}')} on {_a(bg)} background", _has(c, k, bg))
+            for c, k, bg in product(colours, kinds, colours)
+            if c != bg
+        ],
+    }
+
+
+def queries(
+    samples: list, low: int = 5, high: int = 400, per_kind: int = 12, seed: int = 0
+) -> list[tuple[str, list[bool]]]:
+    """(query, relevance per sample): `per_kind` queries of each kind, drawn at random (seeded) among
+    those whose match count is in [low, high]."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for candidates in candidate_queries().values():
+        masks = [(text, [bool(p(s)) for s in samples]) for text, p in candidates]
+        fit = [q for q in masks if low <= sum(q[1]) <= high]
+        out += [fit[i] for i in sorted(rng.choice(len(fit), min(per_kind, len(fit)), replace=False))]
     return out

@@ -29,9 +29,8 @@ def library(tmp_path_factory):
     return build_library(tmp_path_factory.mktemp("quality"), LIBRARY_SIZE, "tiny-shapes")
 
 
-def test_relevant_results_hold_the_precision_and_recall_reached_over_queries_of_5_to_400_matches(library):
-    """The issue's target is precision 0.85 and recall 0.80; with the tiny model the scores of matching
-    and other images overlap (no cutoff separates them), and --relevant reaches about 0.62 / 0.25."""
+def test_relevant_results_reach_precision_0_85_and_recall_0_80_over_queries_of_5_to_400_matches(library):
+    """A fixed top-k cannot do both: top-10 misses most matches of common queries, top-200 buries rare ones."""
     lib, samples = library
     qs = queries(samples)
     counts = [sum(mask) for _, mask in qs]
@@ -43,7 +42,8 @@ def test_relevant_results_hold_the_precision_and_recall_reached_over_queries_of_
         f"top-10 {top10}; top-200 {top200}"
     )
     assert min(counts) <= 10 and max(counts) >= 200
-    assert relevant["mean_precision"] >= 0.55 and relevant["mean_recall"] >= 0.20
+    assert relevant["mean_precision"] >= 0.85 and relevant["mean_recall"] >= 0.80
+    assert top10["mean_recall"] < 0.80 and top200["mean_precision"] < 0.85
 
 
 def test_a_negative_term_pushes_down_the_images_it_names(library):

@@ -1,6 +1,6 @@
 """The tiny model's figures on a held-out synthetic set (seed never used in training).
 
-    python tools/eval_tiny.py [MODEL]          # default: models/tiny-shapes; prints one JSON line
+    python tools/eval_tiny.py [MODEL] [--runtime torch --device cuda]   # default: models/tiny-shapes; one JSON line
 
 - colour+shape text queries ("a red circle"): mean precision@10, relevant = the image holds such a shape;
 - colour+shape+background queries ("a red circle on a blue background"), over the triples that have at
@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import sys
@@ -114,8 +115,12 @@ def evaluate(encoder, samples: list | None = None) -> dict:
 def main() -> None:
     from indexer import load_model
 
-    model = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models" / "tiny-shapes")
-    print(json.dumps(evaluate(load_model(model, runtime="paddle", device="cpu", batch_size=256))))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default=str(ROOT / "models" / "tiny-shapes"))
+    parser.add_argument("--runtime", default="paddle")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    print(json.dumps(evaluate(load_model(args.model, runtime=args.runtime, device=args.device, batch_size=256))))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ from ui import shapes  # noqa: E402
 ARCH = "tiny-shapes"
 IMAGE_IMAGE_WEIGHT = 0.5  # weight of the view-to-view term next to the image-to-text terms
 COLOURS_PER_HARD_HALF = 2
+PARTIAL_CAPTIONS = 0.4  # share of captions that name only some of the image's shapes
+BACKGROUND_CAPTIONS = 0.08  # share of captions that name only the background
+BACKGROUND_ONLY_FORMS = ("{a_bg} background", "{bg} background", "a plain {bg} background", "an empty {bg} background")
 
 
 def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -57,13 +60,35 @@ def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image
 
 
+def training_caption(sample, rng: np.random.Generator) -> str:
+    """A true caption that may name only some of the shapes, or only the background.
+
+    Users query for what an image contains, not for all it contains ("a red circle" must find an
+    image that also holds a blue star). Trained only on complete captions, the model ranks a lone
+    shape of the wrong kind above the named shape among several; partial captions teach presence.
+    """
+    draw = rng.random()
+    if draw < BACKGROUND_CAPTIONS:
+        form = str(rng.choice(BACKGROUND_ONLY_FORMS))
+        bg = sample.background
+        return form.format(bg=bg, a_bg=("an " if bg[0] in "aeiou" else "a ") + bg)
+    if draw > 1 - PARTIAL_CAPTIONS:
+        groups: dict[tuple[str, str], list] = {}
+        for s in sample.shapes:
+            groups.setdefault((s.colour, s.kind), []).append(s)
+        if len(groups) > 1:
+            keep = rng.choice(len(groups), int(rng.integers(1, len(groups))), replace=False)
+            named = [s for i in sorted(keep) for s in list(groups.values())[i]]
+            return shapes.caption(named, sample.background, rng)
+    return shapes.caption(sample.shapes, sample.background, rng)
+
+
 class Batches:
     """Augmented (view, view, caption ids) batches drawn from a pool of generated samples."""
 
     def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int):
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
         self.rng = np.random.default_rng(seed)
-        self.pre = architecture(ARCH).preprocess
         colours = sorted(shapes.COLOURS)
         self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
 
@@ -77,18 +102,18 @@ class Batches:
         rest = np.setdiff1d(np.arange(len(self.pool)), picks)
         return np.concatenate([picks, self.rng.choice(rest, self.batch - half, replace=False)])
 
-    def _pixels(self, images: list[Image.Image]) -> np.ndarray:
-        crops = np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
-        return normalize(crops, self.pre)
+    def _crops(self, images: list[Image.Image]) -> np.ndarray:
+        """uint8 (n, S, S, 3): 4x fewer bytes than float32 to pass between processes."""
+        return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
 
     def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         picks = self._picks()
         images = [self.pool[i].image for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
-        captions = [shapes.caption(self.pool[i].shapes, self.pool[i].background, self.rng) for i in picks]
+        captions = [training_caption(self.pool[i], self.rng) for i in picks]
         ids = self.tokenizer.tokenize(captions, 77)
         ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
-        return self._pixels(images), self._pixels(images), ids
+        return self._crops(images), self._crops(images), ids
 
 
 def build_model(paddle, seed: int):
@@ -113,8 +138,9 @@ def contrastive(paddle, a, b, scale):
 def step_loss(paddle, model, view1, view2, ids):
     import paddle.nn.functional as F
 
-    v1 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(view1)), axis=-1)
-    v2 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(view2)), axis=-1)
+    pre = architecture(ARCH).preprocess
+    v1 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view1, pre))), axis=-1)
+    v2 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view2, pre))), axis=-1)
     t = F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
     scale = model.logit_scale.clip(max=math.log(100.0)).exp()
     text_terms = (contrastive(paddle, v1, t, scale) + contrastive(paddle, v2, t, scale)) / 2

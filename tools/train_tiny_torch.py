@@ -57,10 +57,18 @@ def contrastive(torch, a, b, scale):
     return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
 
 
+def pixels(torch, crops: np.ndarray, device: str):
+    """float32 (n, 3, S, S) on the device from uint8 (n, S, S, 3) crops: normalised there, as preprocess does."""
+    pre = architecture(ARCH).preprocess
+    x = torch.from_numpy(crops).to(device, non_blocking=True).permute(0, 3, 1, 2).float() / 255
+    mean = torch.tensor(pre.mean, device=device)[:, None, None]
+    return (x - mean) / torch.tensor(pre.std, device=device)[:, None, None]
+
+
 def step_loss(torch, model, view1, view2, ids, device):
     f = torch.nn.functional
-    v1 = f.normalize(model.encode_image(torch.from_numpy(view1).to(device)), dim=-1)
-    v2 = f.normalize(model.encode_image(torch.from_numpy(view2).to(device)), dim=-1)
+    v1 = f.normalize(model.encode_image(pixels(torch, view1, device)), dim=-1)
+    v2 = f.normalize(model.encode_image(pixels(torch, view2, device)), dim=-1)
     padded = np.zeros((len(ids), 77), np.int64)  # open_clip's text tower runs on the full context
     padded[:, : ids.shape[1]] = ids
     t = f.normalize(model.encode_text(torch.from_numpy(padded).to(device)), dim=-1)
@@ -98,11 +106,12 @@ def train(args) -> Path:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            minutes = (time.perf_counter() - started) / 60
             if step % 250 == 0 or step == args.steps - 1:
-                print(
-                    f"step {step:5d}  loss {loss.item():.4f}  {(time.perf_counter() - started) / 60:5.1f} min",
-                    flush=True,
-                )
+                print(f"step {step:5d}  loss {loss.item():.4f}  {minutes:5.1f} min", flush=True)
+            if args.max_minutes and minutes > args.max_minutes:
+                print(f"stopped at step {step} after {minutes:.1f} min (--max-minutes)", flush=True)
+                break
     return export(model.eval(), args.out)
 
 
