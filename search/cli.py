@@ -17,9 +17,19 @@ from .filters import Filters
 from .searcher import SORTS, Searcher, SearchResult
 
 DATE = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+# The filter options, shared by every command that selects images (search, export).
+UnderOption = Annotated[Path | None, typer.Option(help="Only files below this folder.")]
+AfterOption = Annotated[datetime | None, typer.Option(formats=DATE, help="Taken on or after (EXIF).")]
+BeforeOption = Annotated[datetime | None, typer.Option(formats=DATE, help="Taken before (EXIF).")]
+CameraOption = Annotated[str | None, typer.Option(help="Camera make or model contains this.")]
+MinWidthOption = Annotated[int | None, typer.Option(help="At least this many pixels wide.")]
+MinHeightOption = Annotated[int | None, typer.Option(help="At least this many pixels high.")]
+MaxWidthOption = Annotated[int | None, typer.Option(help="At most this many pixels wide.")]
+MaxHeightOption = Annotated[int | None, typer.Option(help="At most this many pixels high.")]
+FormatsOption = Annotated[list[str] | None, typer.Option("--format", help="JPEG, PNG, HEIF, ... (repeatable).")]
 
 
-def _filters(under, after, before, camera, min_width, min_height, max_width, max_height, formats) -> Filters:
+def filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats) -> Filters:
     return Filters(
         under=str(under) if under else None,
         after=after,
@@ -65,22 +75,22 @@ def search_command(
     relevant: Annotated[bool, typer.Option(help="Only the results that stand out for this query.")] = False,
     strictness: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --relevant: 0 loose .. 1 strict.")] = 0.5,
     sort: Annotated[str, typer.Option(help=f"Order results by {', '.join(SORTS)}.")] = "score",
-    under: Annotated[Path | None, typer.Option(help="Only files below this folder.")] = None,
-    after: Annotated[datetime | None, typer.Option(formats=DATE, help="Taken on or after (EXIF).")] = None,
-    before: Annotated[datetime | None, typer.Option(formats=DATE, help="Taken before (EXIF).")] = None,
-    camera: Annotated[str | None, typer.Option(help="Camera make or model contains this.")] = None,
-    min_width: Annotated[int | None, typer.Option(help="At least this many pixels wide.")] = None,
-    min_height: Annotated[int | None, typer.Option(help="At least this many pixels high.")] = None,
-    max_width: Annotated[int | None, typer.Option(help="At most this many pixels wide.")] = None,
-    max_height: Annotated[int | None, typer.Option(help="At most this many pixels high.")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", help="JPEG, PNG, HEIF, ... (repeatable).")] = None,
+    under: UnderOption = None,
+    after: AfterOption = None,
+    before: BeforeOption = None,
+    camera: CameraOption = None,
+    min_width: MinWidthOption = None,
+    min_height: MinHeightOption = None,
+    max_width: MaxWidthOption = None,
+    max_height: MaxHeightOption = None,
+    formats: FormatsOption = None,
     library: LibraryOption = None,
     runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     as_json: JsonFlag = False,
 ) -> None:
     """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""
-    filters = _filters(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
+    filters = filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
     with reported():
         searcher = Searcher(library, runtime=runtime, device=device)
         result = searcher.search(

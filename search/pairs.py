@@ -95,6 +95,11 @@ def cosine_pairs(
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
 
 
+def fetched(fetch: Callable[[Ids], np.ndarray], ids: Ids) -> np.ndarray:
+    """fetch(ids) in chunks of CHUNK ids (one SQL IN list each); (len(ids), d)."""
+    return np.concatenate([fetch(ids[s : s + CHUNK]) for s in range(0, len(ids), CHUNK)])
+
+
 def _chunk_pairs(index, fetch, ids: Ids, queries: Ids, min_cosine: float, margin: float) -> Pairs:
     xq = fetch(queries)
     lims, _, hits = index.range_search(xq, min_cosine - margin)
@@ -104,7 +109,7 @@ def _chunk_pairs(index, fetch, ids: Ids, queries: Ids, min_cosine: float, margin
     if not len(hits):
         return empty_pairs()
     targets, where = np.unique(hits, return_inverse=True)
-    xb = np.concatenate([fetch(targets[s : s + CHUNK]) for s in range(0, len(targets), CHUNK)])
+    xb = fetched(fetch, targets)
     cos = np.einsum("ij,ij->i", xq[Q], xb[where])
     ok = cos >= min_cosine
     return queries[Q[ok]], hits[ok], (1.0 - cos[ok]).astype(np.float32)

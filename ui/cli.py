@@ -7,6 +7,7 @@ import typer
 from indexer.cli import index_command, models_app, status_command
 from search.cli import search_command
 from search.dedup_cli import dedup_command
+from search.export_cli import export_command
 
 app = typer.Typer(
     help="pixseek: semantic image search with CLIP ViT-g/14, FAISS and SQLite.",
@@ -18,6 +19,7 @@ app.command("index")(index_command)
 app.command("status")(status_command)
 app.command("search")(search_command)
 app.command("dedup")(dedup_command)
+app.command("export")(export_command)
 app.add_typer(models_app, name="models")
 
 

@@ -1,0 +1,99 @@
+"""Writing a subset out: files (copy, hardlink, symlink), manifests (CSV, JSONL, Parquet) or WebDataset shards.
+
+Every export folder also gets `recipe.json` (search.curate.Recipe), from which `pixseek export --recipe`
+regenerates the same subset. Every destination goes through search.safe_paths.inside: nothing is written
+outside the target folder, nothing existing is overwritten, and a target folder that is a symbolic link is
+refused. File exports name each file `<image id>_<file name>` (unique, the same on every regeneration) and
+write `manifest.jsonl` beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import webdataset as wds
+
+from indexer import PixseekError
+
+from .safe_paths import inside, own_folder
+
+if TYPE_CHECKING:
+    from .curate import Subset
+
+FORMATS = ("copy", "hardlink", "symlink", "csv", "jsonl", "parquet", "webdataset")
+SHARD_SIZE = 1000  # samples per WebDataset shard
+EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff", "BMP": "bmp"}
+RECIPE_FILE = "recipe.json"
+
+
+class UnknownFormat(PixseekError):
+    def __init__(self, as_: str):
+        super().__init__(f"unknown export format {as_!r}; choose from {', '.join(FORMATS)}")
+
+
+def export(subset: Subset, to: str | Path, as_: str = "copy") -> Path:
+    """Write the subset into the folder `to` (created) as `as_` (one of FORMATS); returns the main file or folder."""
+    if as_ not in FORMATS:
+        raise UnknownFormat(as_)
+    to = own_folder(Path(to).expanduser().absolute())
+    rows = subset.rows()
+    out = WRITERS[as_](rows, to, as_)
+    inside(to, RECIPE_FILE).write_text(subset.recipe.to_json())
+    return out
+
+
+def _files(rows: list[dict], to: Path, as_: str) -> Path:
+    placed = []
+    for row in rows:
+        dest = inside(to, f"{row['image_id']}_{Path(row['path']).name}")
+        if as_ == "copy":
+            shutil.copy2(row["path"], dest)
+        elif as_ == "hardlink":
+            os.link(row["path"], dest)
+        else:
+            os.symlink(row["path"], dest)
+        placed.append({**row, "source": row["path"], "path": str(dest)})
+    return _jsonl(placed, to, as_)
+
+
+def _jsonl(rows: list[dict], to: Path, _as: str) -> Path:
+    path = inside(to, "manifest.jsonl")
+    with open(path, "w") as fh:
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+    return path
+
+
+def _csv(rows: list[dict], to: Path, _as: str) -> Path:
+    path = inside(to, "manifest.csv")
+    with open(path, "w", newline="") as fh:
+        out = csv.DictWriter(fh, list(rows[0]) if rows else ["path", "score"])
+        out.writeheader()
+        out.writerows(rows)
+    return path
+
+
+def _parquet(rows: list[dict], to: Path, _as: str) -> Path:
+    path = inside(to, "manifest.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def _webdataset(rows: list[dict], to: Path, _as: str) -> Path:
+    """Shards shard-000000.tar, ...: per sample `<key>.<ext>` (the file's own bytes) and `<key>.json`."""
+    opener = lambda name: open(inside(to, Path(name).name), "wb")  # noqa: E731  through the path check
+    with wds.ShardWriter("shard-%06d.tar", maxcount=SHARD_SIZE, verbose=0, opener=opener, mtime=0) as sink:
+        for row in rows:
+            ext = EXTENSIONS.get(row["format"].upper(), Path(row["path"]).suffix.lstrip(".").lower() or "bin")
+            sink.write({"__key__": f"{row['image_id']:09d}", ext: Path(row["path"]).read_bytes(), "json": row})
+    return to
+
+
+WRITERS = {"copy": _files, "hardlink": _files, "symlink": _files, "csv": _csv, "jsonl": _jsonl}
+WRITERS |= {"parquet": _parquet, "webdataset": _webdataset}
