@@ -91,14 +91,21 @@ class PaddleEncoder(Encoder):
             model.to(dtype=dtype)
         self.model = model
 
+    def _eager(self):
+        """paddle, in eager (dygraph) mode in this thread: the mode is thread-local, and a thread that
+        Paddle has not seen starts in static mode (Streamlit runs each rerun of a page in a new thread)."""
+        if not self._paddle.in_dynamic_mode():
+            self._paddle.disable_static()
+        return self._paddle
+
     def _vision(self, pixels: Pixels) -> np.ndarray:
-        paddle = self._paddle
+        paddle = self._eager()
         with paddle.no_grad():
             x = paddle.to_tensor(pixels).cast(self.dtype)
             return self.model.get_image_features(pixel_values=x).cast("float32").numpy()
 
     def _text(self, ids: TokenIds) -> np.ndarray:
-        paddle = self._paddle
+        paddle = self._eager()
         with paddle.no_grad():
             feats = self.model.get_text_features(input_ids=paddle.to_tensor(ids))
             return feats.cast("float32").numpy()

@@ -8,6 +8,7 @@ from indexer.cli import index_command, models_app, status_command
 from search.cli import search_command
 from search.dedup_cli import dedup_command
 from search.export_cli import export_command
+from ui.commands import demo_command, ui_command
 
 app = typer.Typer(
     help="pixseek: semantic image search with CLIP ViT-g/14, FAISS and SQLite.",
@@ -21,6 +22,8 @@ app.command("search")(search_command)
 app.command("dedup")(dedup_command)
 app.command("export")(export_command)
 app.add_typer(models_app, name="models")
+app.command("ui")(ui_command)
+app.command("demo")(demo_command)
 
 
 def main() -> None:

@@ -1,0 +1,17 @@
+"""The pixseek Streamlit app: a router over the pages in ui/app_pages (run by `pixseek ui`)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).with_name("app_pages")
+
+st.set_page_config(page_title="pixseek", page_icon="🔎", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "search_page.py", title="Search", icon="🔎", default=True),
+        st.Page(PAGES / "library_page.py", title="Library", icon="🗂️"),
+        st.Page(PAGES / "map_page.py", title="Map", icon="🗺️"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,83 @@
+"""The Search page's inputs: filters and result options in the sidebar, the query (text, image, path) above."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from indexer import PixseekError
+from search import Filters
+from search.facets import Facets
+from search.searcher import SORTS
+
+from . import handles
+from .thumbs import inside_roots
+from .upload import save_upload
+
+ALL = "(all)"
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif"]
+
+
+@dataclass(frozen=True)
+class Options:
+    relevant: bool
+    strictness: float
+    sort: str
+    page_size: int
+
+
+def _dates(f: Facets) -> dict:
+    if f.first_taken is None or not st.checkbox("Only photos taken between", key="search_dated"):
+        return {}
+    picked = st.date_input("Taken", (f.first_taken.date(), f.last_taken.date()), key="search_dates")
+    if len(picked) != 2:  # the second date is still being picked
+        return {}
+    return {"after": datetime.combine(picked[0], time()), "before": datetime.combine(picked[1], time()) + timedelta(1)}
+
+
+def sidebar_filters(f: Facets) -> Filters:
+    st.sidebar.header("Filters")
+    with st.sidebar:
+        folder = st.selectbox("Folder", [ALL, *f.folders], key="search_folder")
+        dates = _dates(f)
+        camera = st.selectbox("Camera", [ALL, *f.cameras], key="search_camera")
+        formats = st.multiselect("Format", f.formats, key="search_formats")
+        min_width = st.number_input("At least this wide (pixels)", 0, max(f.max_width, 1), 0, 50, key="search_minw")
+        min_height = st.number_input("At least this high (pixels)", 0, max(f.max_height, 1), 0, 50, key="search_minh")
+    return Filters(
+        under=None if folder == ALL else folder,
+        camera=None if camera == ALL else camera,
+        formats=tuple(formats),
+        min_width=min_width or None,
+        min_height=min_height or None,
+        **dates,
+    )
+
+
+def sidebar_options() -> Options:
+    st.sidebar.header("Results")
+    with st.sidebar:
+        relevant = st.toggle("Only relevant results", key="search_relevant")
+        strictness = st.slider("Strictness", 0.0, 1.0, 0.5, 0.05, key="search_strictness", disabled=not relevant)
+        sort = st.selectbox("Sort by", SORTS, key="search_sort")
+        page_size = st.selectbox("Per page", (20, 50, 100), key="search_page_size")
+    return Options(relevant, strictness, sort, page_size)
+
+
+def query_images(roots: tuple[str, ...]) -> list[Path]:
+    """Image files to search with: an upload and/or a pasted path inside the library's folders."""
+    left, right = st.columns(2)
+    upload = left.file_uploader("...or search with an image", type=UPLOAD_TYPES, key="search_upload")
+    pasted = right.text_input("...or paste the path of an image in the library", key="search_path").strip()
+    images = []
+    try:
+        if upload is not None:
+            images.append(save_upload(upload.getvalue(), upload.name, handles.uploads()))
+        if pasted:
+            images.append(inside_roots(pasted, roots))
+    except PixseekError as exc:
+        st.error(f"{exc}")
+    return images
