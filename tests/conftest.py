@@ -45,3 +45,11 @@ def micro_model(tmp_path_factory) -> Path:
         preprocess=PreprocessConfig(size=32),
     )
     return write_model_dir(tmp_path_factory.mktemp("models") / "micro", config, random_state(config, seed=1))
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory):
+    """`pixseek demo --no-serve` on a tmp folder: the UI tests' library (about 350 images, tiny-shapes)."""
+    from ui_demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo") / "library")

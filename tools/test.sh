@@ -7,6 +7,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # constraints.txt pins torch/torchvision to the pair that installs from local disk on this kind of machine.
 .venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[cpu,torch,dev]"
+tests/install_chromium.sh  # the browser test's chromium (Debian's package)
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/pytest "$@"

@@ -6,12 +6,12 @@ import streamlit as st
 
 PAGES = Path(__file__).with_name("app_pages")
 
-st.set_page_config(page_title="pixseek", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="pixseek", page_icon=":material/search:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page(PAGES / "search_page.py", title="Search", icon="🔎", default=True),
-        st.Page(PAGES / "library_page.py", title="Library", icon="🗂️"),
-        st.Page(PAGES / "map_page.py", title="Map", icon="🗺️"),
+        st.Page(PAGES / "search_page.py", title="Search", icon=":material/search:", default=True),
+        st.Page(PAGES / "library_page.py", title="Library", icon=":material/photo_library:"),
+        st.Page(PAGES / "map_page.py", title="Map", icon=":material/scatter_plot:"),
     ]
 )
 navigation.run()

@@ -18,6 +18,7 @@ from pathlib import Path
 import platformdirs
 from PIL import Image
 
+from indexer import PixseekError
 from indexer.pipeline import IndexSettings, IndexSummary, index
 from search import Searcher
 from search.searcher import Hit
@@ -56,6 +57,12 @@ EXACT_COPIES = range(0, 60, 20)  # ... and of those, which also get a byte-ident
 QUERIES = ("a red circle", "a blue square", "two yellow stars", "a green triangle on a white background")
 TRUTH = "truth.json"
 DATE0 = datetime(2015, 3, 1, 9, 30)
+
+
+class DemoError(PixseekError):
+    def __init__(self, folder: Path, reason: str):
+        self.folder, self.reason = folder, reason
+        super().__init__(f"{folder}: cannot build the demo library here ({reason}); pick another with -l DIR")
 
 
 @dataclass(frozen=True)
@@ -151,9 +158,12 @@ def build(directory: Path | None = None, settings: IndexSettings | None = None) 
     photos = library / "photos"
     reused = (photos / TRUTH).is_file()
     if not reused:
-        if photos.exists():
-            shutil.rmtree(photos)  # a run killed half-way: start the photos again
-        write_photos(photos)
+        try:
+            if photos.exists():
+                shutil.rmtree(photos)  # a run killed half-way: start the photos again
+            write_photos(photos)
+        except OSError as exc:
+            raise DemoError(library, exc.strerror or str(exc)) from exc
     summary = index([photos], library, "tiny-shapes", settings or IndexSettings())
     return Demo(library=library, photos=photos, reused=reused, summary=summary)
 

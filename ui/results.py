@@ -51,12 +51,15 @@ def _thumb(hit: Hit, roots: tuple[str, ...]) -> None:
 def _card(rank: int, hit: Hit, roots: tuple[str, ...]) -> None:
     _thumb(hit, roots)
     st.caption(caption(rank, hit))
-    buttons = st.columns(4, gap="small")
     key = f"search_{hit.image_id}"
-    buttons[0].button("🔎", key=f"{key}_like", help="More like this", on_click=_more_like, args=(hit,))
-    buttons[1].button("👍", key=f"{key}_up", help="Add to the query", on_click=_vote, args=(hit, 1.0))
-    buttons[2].button("👎", key=f"{key}_down", help="Push away from this", on_click=_vote, args=(hit, -DOWN_WEIGHT))
-    buttons[3].button("⤢", key=f"{key}_open", help="Open the image", on_click=_open, args=(hit,))
+    with st.container(horizontal=True, gap="small"):
+        for icon, action, tip, click, args in (
+            ("search", "like", "More like this", _more_like, (hit,)),
+            ("thumb_up", "up", "Add to the query", _vote, (hit, 1.0)),
+            ("thumb_down", "down", "Push the query away from this", _vote, (hit, -DOWN_WEIGHT)),
+            ("open_in_full", "open", "Open the image", _open, (hit,)),
+        ):
+            st.button(f":material/{icon}:", key=f"{key}_{action}", help=tip, type="tertiary", on_click=click, args=args)
 
 
 def grid(hits: list[Hit], offset: int, roots: tuple[str, ...]) -> None:

@@ -67,17 +67,17 @@ def sidebar_options() -> Options:
     return Options(relevant, strictness, sort, page_size)
 
 
-def query_images(roots: tuple[str, ...]) -> list[Path]:
-    """Image files to search with: an upload and/or a pasted path inside the library's folders."""
+def query_images(roots: tuple[str, ...]) -> dict[str, Path]:
+    """Image files to search with, by the name shown: an upload and/or a pasted path inside the library's folders."""
     left, right = st.columns(2)
     upload = left.file_uploader("...or search with an image", type=UPLOAD_TYPES, key="search_upload")
     pasted = right.text_input("...or paste the path of an image in the library", key="search_path").strip()
-    images = []
+    images = {}
     try:
         if upload is not None:
-            images.append(save_upload(upload.getvalue(), upload.name, handles.uploads()))
+            images[upload.name] = save_upload(upload.getvalue(), upload.name, handles.uploads())
         if pasted:
-            images.append(inside_roots(pasted, roots))
+            images[Path(pasted).name] = inside_roots(pasted, roots)
     except PixseekError as exc:
         st.error(f"{exc}")
     return images

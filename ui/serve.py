@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,7 @@ def start(library: Path, host: str = "127.0.0.1", port: int = 8501, **popen) -> 
 def serve(library: Path, host: str = "127.0.0.1", port: int = 8501) -> int:
     """Serve until the app exits or Ctrl-C; the app's exit status."""
     child = start(library, host, port)
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())  # stopping `pixseek ui` stops the app
     try:
         return child.wait()
     except KeyboardInterrupt:  # the terminal sent SIGINT to the child too; let it shut down

@@ -37,7 +37,9 @@ def toggled(terms: Sequence[IdTerm], image_id: int, weight: float, label: str) -
     return [t for t in terms if t.image_id != image_id] + [IdTerm(image_id, weight, label)]
 
 
-def display(text: str, terms: Sequence[IdTerm]) -> str:
+def display(text: str, terms: Sequence[IdTerm], images: Sequence[str] = ()) -> str:
+    """The query as the page shows it: "a red circle" + cat.png - 00012.jpg."""
     parts = [f'"{text.strip()}"'] if text.strip() else []
+    parts += [f"+ {name}" for name in images]
     parts += [("+ " if t.weight > 0 else "- ") + t.label for t in terms]
     return " ".join(parts).removeprefix("+ ")

@@ -13,7 +13,8 @@ filters = search_form.sidebar_filters(facets)
 options = search_form.sidebar_options()
 
 text = st.text_input("Describe what you are looking for", key="search_text", placeholder="a red circle")
-images = search_form.query_images(facets.roots)
+named_images = search_form.query_images(facets.roots)
+images = list(named_images.values())
 terms = st.session_state.setdefault("search_terms", [])
 for i, term in enumerate(terms):
     sign = "+" if term.weight > 0 else "−"
@@ -50,7 +51,7 @@ except PixseekError as exc:
 for note in result.warnings:
     st.warning(note)
 found = "" if result.total is None else f"{result.total} relevant results · "
-st.caption(f"{found}query: {display(text, terms) or 'images'}")
+st.caption(f"{found}query: {display(text, terms, list(named_images))}")
 if not result.hits:
     st.info("Nothing matches; loosen the filters or the strictness.")
 results.grid(result.hits, page * options.page_size, facets.roots)
