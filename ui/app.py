@@ -10,6 +10,8 @@ st.set_page_config(page_title="pixseek", page_icon=":material/search:", layout="
 navigation = st.navigation(
     [
         st.Page(PAGES / "search_page.py", title="Search", icon=":material/search:", default=True),
+        st.Page(PAGES / "duplicates_page.py", title="Duplicates", icon=":material/content_copy:"),
+        st.Page(PAGES / "curate_page.py", title="Curate", icon=":material/filter_alt:"),
         st.Page(PAGES / "library_page.py", title="Library", icon=":material/photo_library:"),
         st.Page(PAGES / "map_page.py", title="Map", icon=":material/scatter_plot:"),
     ]

@@ -1,5 +1,6 @@
-"""What the app's pages share and load once per process (st.cache_resource): the library's Searcher, its
-facets, the uploads folder; and `explained`, which turns a pixseek error into a message with its fix."""
+"""What the app's pages share and load once per process (st.cache_resource: the library's Searcher, the
+uploads folder) or cache for a while (st.cache_data: facets, map points, duplicate groups, subsets); and
+`explained`, which turns a pixseek error into a message with the command that fixes it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import streamlit as st
 from indexer import ModelError, PixseekError
 from indexer.library import LibraryNotFound, library_path
 from search import NoModel, Searcher
+from search.curate import Recipe, Subset, build_subset
+from search.dedup import DedupSettings, Group, find_groups
 from search.facets import Facets, facets
 from search.points import first_paths, library_points
 
@@ -84,3 +87,32 @@ def points() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """(ids (n,), xy (n, 2), id -> path) of the library's images on the map (cached a minute)."""
     searcher()
     return _points(str(library()))
+
+
+@st.cache_data(ttl=FACETS_TTL, show_spinner="Finding duplicates...")
+def _groups(path: str, settings: DedupSettings) -> list[Group]:
+    return find_groups(path, settings)
+
+
+def duplicate_groups(settings: DedupSettings) -> list[Group]:
+    """The library's duplicate groups under these settings (cached until an action or FACETS_TTL)."""
+    searcher()
+    with explained():
+        return _groups(str(library()), settings)
+
+
+@st.cache_data(ttl=FACETS_TTL, show_spinner="Building the subset...")
+def _subset(path: str, recipe: Recipe) -> Subset:
+    return build_subset(path, recipe)
+
+
+def subset(recipe: Recipe) -> Subset:
+    searcher()
+    with explained():
+        return _subset(str(library()), recipe)
+
+
+def library_changed() -> None:
+    """Forget what files were where: after a dedup action or its undo."""
+    for cached in (_groups, _subset, _facets, _points):
+        cached.clear()

@@ -29,24 +29,25 @@ class Options:
     page_size: int
 
 
-def _dates(f: Facets) -> dict:
-    if f.first_taken is None or not st.checkbox("Only photos taken between", key="search_dated"):
+def _dates(f: Facets, page: str) -> dict:
+    if f.first_taken is None or not st.checkbox("Only photos taken between", key=f"{page}_dated"):
         return {}
-    picked = st.date_input("Taken", (f.first_taken.date(), f.last_taken.date()), key="search_dates")
+    picked = st.date_input("Taken", (f.first_taken.date(), f.last_taken.date()), key=f"{page}_dates")
     if len(picked) != 2:  # the second date is still being picked
         return {}
     return {"after": datetime.combine(picked[0], time()), "before": datetime.combine(picked[1], time()) + timedelta(1)}
 
 
-def sidebar_filters(f: Facets) -> Filters:
+def sidebar_filters(f: Facets, page: str) -> Filters:
+    """The filter widgets in the sidebar (session keys prefixed by the page) and the Filters they say."""
     st.sidebar.header("Filters")
     with st.sidebar:
-        folder = st.selectbox("Folder", [ALL, *f.folders], key="search_folder")
-        dates = _dates(f)
-        camera = st.selectbox("Camera", [ALL, *f.cameras], key="search_camera")
-        formats = st.multiselect("Format", f.formats, key="search_formats")
-        min_width = st.number_input("At least this wide (pixels)", 0, max(f.max_width, 1), 0, 50, key="search_minw")
-        min_height = st.number_input("At least this high (pixels)", 0, max(f.max_height, 1), 0, 50, key="search_minh")
+        folder = st.selectbox("Folder", [ALL, *f.folders], key=f"{page}_folder")
+        dates = _dates(f, page)
+        camera = st.selectbox("Camera", [ALL, *f.cameras], key=f"{page}_camera")
+        formats = st.multiselect("Format", f.formats, key=f"{page}_formats")
+        min_width = st.number_input("At least this wide (pixels)", 0, max(f.max_width, 1), 0, 50, key=f"{page}_minw")
+        min_height = st.number_input("At least this high (pixels)", 0, max(f.max_height, 1), 0, 50, key=f"{page}_minh")
     return Filters(
         under=None if folder == ALL else folder,
         camera=None if camera == ALL else camera,

@@ -9,7 +9,7 @@ from ui.terms import display, tokens
 st.title("Search")
 searcher = handles.searcher()
 facets = handles.library_facets()
-filters = search_form.sidebar_filters(facets)
+filters = search_form.sidebar_filters(facets, "search")
 options = search_form.sidebar_options()
 
 text = st.text_input("Describe what you are looking for", key="search_text", placeholder="a red circle")
