@@ -54,8 +54,11 @@ def open_clip_cfg(config: ModelConfig) -> dict:
     }
 
 
-def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray]):
-    """An open_clip CLIP (fp32, CPU, eval) holding the canonical `state`; no random init is run."""
+def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bool = True):
+    """An open_clip CLIP (fp32, CPU, eval) holding the canonical `state`; no random init is run.
+
+    `fused`: attention through F.scaled_dot_product_attention (indexer.attention) instead of
+    nn.MultiheadAttention; same weights, same function."""
     import torch
     from open_clip.model import CLIP
 
@@ -65,6 +68,11 @@ def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray]):
     model.load_state_dict(weights, strict=True, assign=True)
     # The causal mask is a non-persistent buffer: rebuild it off the meta device.
     model.attn_mask = torch.full((config.text.context,) * 2, float("-inf")).triu_(1)
+    if fused:
+        from .attention import fuse_attention
+
+        fuse_attention(model.visual.transformer)
+        fuse_attention(model.transformer)
     return model.eval()
 
 
@@ -90,6 +98,7 @@ class TorchEncoder(Encoder):
         dtype = resolve_dtype(dtype, device, gpu_default="bfloat16")
         self.dtype = dtype
         self.model = build_open_clip(config, state).to(device=device, dtype=getattr(torch, dtype))
+        self._scale = self._shift = None
 
     def _vision(self, pixels: Pixels) -> np.ndarray:
         torch = self._torch
@@ -99,13 +108,24 @@ class TorchEncoder(Encoder):
 
     def _vision_crops(self, crops: Crops) -> np.ndarray:
         """Copy uint8 (4x fewer bytes than float32) and normalise on the device."""
-        torch, pre = self._torch, self.config.preprocess
+        torch = self._torch
         with torch.inference_mode():
-            x = torch.from_numpy(crops).to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-            mean = torch.tensor(pre.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-            std = torch.tensor(pre.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
-            x = ((x - mean) / std).to(self.model.visual.conv1.weight.dtype)
-            return self.model.encode_image(x).float().cpu().numpy()
+            return self.vision_tensor(torch.from_numpy(crops).to(self.device, non_blocking=True)).cpu().numpy()
+
+    def vision_tensor(self, crops):
+        """Unnormalised float32 (n, dim) features of uint8 (n, S, S, 3) crops already on the device."""
+        torch, pre = self._torch, self.config.preprocess
+        if self._scale is None:  # x / 255 then (x - mean) / std as one multiply-add
+            mean, std = (torch.tensor(v, dtype=torch.float32, device=self.device) * 255 for v in (pre.mean, pre.std))
+            self._scale, self._shift = (1 / std).view(1, 3, 1, 1), (-mean / std).view(1, 3, 1, 1)
+        x = torch.addcmul(self._shift, crops.permute(0, 3, 1, 2).float(), self._scale)
+        return self.model.encode_image(x.to(self.model.visual.conv1.weight.dtype)).float()
+
+    def compile_vision(self, mode: str | None = None) -> None:
+        """torch.compile the vision tower's blocks (first batch of each shape pays the compile time)."""
+        from .attention import compile_blocks
+
+        compile_blocks(self.model.visual.transformer, mode)
 
     def _text(self, ids: TokenIds) -> np.ndarray:
         """open_clip's encode_text, on the ids' own length instead of the full context."""
