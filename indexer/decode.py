@@ -74,7 +74,7 @@ def _degrees(dms, ref) -> float | None:
     return -value if _text(ref) in ("S", "W") else value
 
 
-def _exif_fields(image: Image.Image) -> dict:
+def exif_fields(image: Image.Image) -> dict:
     try:
         exif = image.getexif()
         sub, gps = exif.get_ifd(EXIF_IFD), exif.get_ifd(GPS_IFD)
@@ -92,7 +92,7 @@ def _exif_fields(image: Image.Image) -> dict:
 
 
 def _meta(head: Image.Image, upright: Image.Image) -> ImageMeta:
-    fields = _exif_fields(head)
+    fields = exif_fields(head)
     width, height = head.size
     if fields.get("orientation") in (5, 6, 7, 8):
         width, height = height, width

@@ -19,7 +19,7 @@ from .encoder import Encoder
 from .errors import Interrupted, PixseekError
 from .interrupt import rearm, stop_on_signals
 from .library import library_path, open_index, writer_lock
-from .loading import ModelRef, load_encoder, model_ref
+from .loading import ModelRef, choose_device, choose_runtime, load_encoder, model_ref
 from .plan import RootPlan, plan_root
 from .reader import Outcome, ReadSettings, read_all
 from .scan import ScanOptions, walk
@@ -48,6 +48,7 @@ class IndexSettings:
     draft: bool = True
     scan: ScanOptions = ScanOptions()
     file_time_limit: float = 60.0  # seconds to read and decode one file before it is skipped; 0: none
+    gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.gpu_feed): auto (on cuda), on, off
 
 
 @dataclass
@@ -61,12 +62,14 @@ class IndexSummary:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
     stages: dict[str, float] = field(default_factory=dict)  # seconds the main process spent per stage
+    decoded_on: dict[str, int] = field(default_factory=dict)  # GPU path: images decoded on "gpu" / "cpu"
 
     def as_dict(self) -> dict:
         return {
             **{k: getattr(self, k) for k in SUMMARY_KEYS},
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
+            "decoded_on": self.decoded_on,
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
         }
 
@@ -100,6 +103,7 @@ class _Run:
         self.marked_missing: list[int] = []
         self.state = Progress()
         self.stages: Counter = Counter()
+        self.decoded_on: Counter = Counter()
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -114,12 +118,16 @@ class _Run:
             rows = s.scalars(select(Image.content_hash).join(Embedding).where(Embedding.model_id == self.model_id))
             return frozenset(rows)
 
-    def encode(self, outcomes: list[Outcome]) -> np.ndarray:
+    def loaded_encoder(self) -> Encoder:
         if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
             with self.timed("load_model"):
                 self._load_encoder()
+        return self.encoder
+
+    def encode(self, outcomes: list[Outcome]) -> np.ndarray:
+        encoder = self.loaded_encoder()
         with self.timed("encode"):
-            return self.encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
+            return encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
 
     def _load_encoder(self) -> None:
         s = self.settings
@@ -197,6 +205,7 @@ def index(
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
+    summary.decoded_on = dict(run.decoded_on)
     _finish_run(run.engine, run.run_id, paths, summary)
     return summary
 
@@ -210,6 +219,19 @@ def _index_roots(run: _Run, paths: list[Path]) -> None:
     todo = [f for p in plans for f in p.todo]
     run.state.total = len(todo)
     read = ReadSettings(run.ref.config.vision.image_size, settings.draft, time_limit=settings.file_time_limit)
+    if uses_gpu_feed(settings):
+        from .gpu_feed import feed_run
+
+        feed_run(run, todo, root_ids, read, settings.workers)
+    else:
+        _encode_on_host(run, todo, root_ids, read)
+    with run.timed("index"):
+        open_index(run.engine, run.library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+
+
+def _encode_on_host(run: _Run, todo: list, root_ids: dict[str, int], read: ReadSettings) -> None:
+    """Decode in the reader workers, encode batch by batch in this thread, write after each batch."""
+    settings = run.settings
     for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
         run.pending.append(outcome)
         run.state.done += 1
@@ -219,8 +241,18 @@ def _index_roots(run: _Run, paths: list[Path]) -> None:
     if run.pending:
         run.flush(root_ids)
         run.report()
-    with run.timed("index"):
-        open_index(run.engine, run.library, run.ref.key, run.model_id, run.ref.config.embed_dim, save=True)
+
+
+def uses_gpu_feed(settings: IndexSettings) -> bool:
+    """Whether the run takes the GPU path: asked for, or 'auto' with the torch runtime on a CUDA device."""
+    if settings.gpu_decode not in ("auto", "on", "off"):
+        raise PixseekError(f"unknown gpu_decode {settings.gpu_decode!r}; use auto, on or off")
+    if settings.gpu_decode != "auto":
+        return settings.gpu_decode == "on"
+    if settings.runtime == "paddle" or settings.device == "cpu":
+        return False
+    runtime = choose_runtime(settings.runtime, settings.device)
+    return runtime == "torch" and choose_device(runtime, settings.device).startswith("cuda")
 
 
 def _mark_interrupted(engine, run_id: int) -> None:

@@ -122,14 +122,19 @@ def _resized_size(width: int, height: int, size: int) -> tuple[int, int]:
     return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
+def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """(resized w, resized h, left, top) of Resize(size) then CenterCrop(size) for a width x height image."""
+    new_w, new_h = _resized_size(width, height, size)
+    # torchvision's centre-crop offsets: Python round(), which rounds halves to even.
+    return new_w, new_h, int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
+
+
 def resize_crop(image: Image.Image, size: int) -> NDArray[np.uint8]:
     """uint8 (size, size, 3): torchvision Resize(size, BICUBIC) then CenterCrop(size) of an RGB image."""
     if image.mode != "RGB":
         raise ValueError(f"resize_crop needs an RGB image, got mode {image.mode!r}; call to_rgb first")
     width, height = image.size
-    new_w, new_h = _resized_size(width, height, size)
-    # torchvision's centre-crop offsets: Python round(), which rounds halves to even.
-    left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
+    new_w, new_h, left, top = crop_geometry(width, height, size)
     if max(new_w, new_h) > MAX_RESIZED_RATIO * size:
         sx, sy = width / new_w, height / new_h
         box = (max(0.0, left * sx), max(0.0, top * sy), min(width, (left + size) * sx), min(height, (top + size) * sy))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .decode import Decoded, decode_bytes, read_file
 from .errors import ImageError
+from .gpu_decode import JpegJob, probe
 from .interrupt import plain_signals_for_children
 from .preprocess import MAX_PIXELS
 from .scan import FoundFile
@@ -28,6 +29,9 @@ class ReadSettings:
     draft: bool = True  # PIL draft decoding of large JPEGs
     max_pixels: int = MAX_PIXELS
     time_limit: float = 60.0  # seconds to read and decode one file; 0: no limit
+    # GPU path (indexer.gpu_feed): a shared multiprocessing.Value, the fraction of JPEGs handed over
+    # undecoded; None: every file is decoded here.
+    gpu_share: object = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,8 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def read_one(file: FoundFile) -> Outcome:
-    """Outcome of one file; never raises for a bad file."""
+def read_one(file: FoundFile) -> Outcome | JpegJob:
+    """Outcome of one file (or, on the GPU path, a JPEG to decode there); never raises for a bad file."""
     if file.problem is not None:
         return Outcome(file, None, None, file.problem)
     limit = _settings.time_limit
@@ -85,7 +89,7 @@ def read_one(file: FoundFile) -> Outcome:
         return Outcome(file, None, None, f"cannot decode ({type(exc).__name__}: {' '.join(str(exc).split())})")
 
 
-def _read(file: FoundFile) -> Outcome:
+def _read(file: FoundFile) -> Outcome | JpegJob:
     try:
         data, info = read_file(file.path)
     except ImageError as exc:
@@ -97,6 +101,10 @@ def _read(file: FoundFile) -> Outcome:
     if digest in _known:
         return Outcome(file, digest, None, None)
     s = _settings
+    if s.gpu_share is not None and int(digest[:8], 16) < s.gpu_share.value * 2**32:
+        job = probe(file, data, digest, s.max_pixels)
+        if job is not None:
+            return job
     try:
         decoded = decode_bytes(data, str(file.path), s.size, draft=s.draft, max_pixels=s.max_pixels, digest=digest)
     except ImageError as exc:

@@ -1,0 +1,272 @@
+"""The GPU path of the indexer: JPEGs decoded on the GPU and on CPU workers at once, encode overlapped
+with the next batch, results written by a separate thread.
+
+Reader workers (indexer.reader) read and hash every file; a JPEG whose hash falls under the shared
+`share` goes to the GPU as raw bytes (a JpegJob), everything else is decoded by the worker as on the
+CPU path. `Feed.add` gathers both kinds into a batch; `launch` decodes the jobs with nvJPEG, copies
+the CPU crops through pinned memory, and queues the vision tower, all asynchronously; a `Finisher`
+thread waits for each batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash)
+and hands `(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it).
+`share` follows the load: raised while the main thread waits on the CPU workers, lowered while it waits
+on the GPU. With device "cpu" the same code runs on torchvision's CPU decoder (tests).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import gpu_decode
+from .decode import decode_bytes
+from .encoder import l2_normalize
+from .errors import ImageError
+from .reader import Outcome
+
+Item = tuple[Outcome, "np.ndarray | None"]
+Sink = Callable[[list[Item]], None]
+SHARE_STEP_UP, SHARE_STEP_DOWN = 0.1, 0.05
+WAIT_FRACTION = 0.05  # main-thread share of a batch spent waiting on workers above which CPU decode is short
+INITIAL_SHARE = 0.5  # of JPEGs sent to the GPU before the load is known
+PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
+
+
+@dataclass
+class Batch:
+    """One launched batch: what the finisher needs once the device is done with it."""
+
+    plain: list[Outcome]  # known content and failures: no vector
+    cpu: list[Outcome]  # decoded by a worker; vectors[len(jobs):]
+    jobs: list[gpu_decode.JpegJob]  # decoded on the device; vectors[: len(jobs)]
+    vectors: object  # torch float32 (n, dim) on the device, unnormalised
+    thumbs: object  # torch float (len(jobs), 32, 32)
+    events: dict = field(default_factory=dict)  # stage -> (start, end) CUDA events
+
+
+class Finisher(threading.Thread):
+    """Waits for each batch on the device, builds the items and passes them to the sink, in order."""
+
+    def __init__(self, sink: Sink, stages: Counter, depth: int = 2):
+        super().__init__(name="pixseek-finisher", daemon=True)
+        self.sink, self.stages = sink, stages
+        self.batches: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.error is None:
+                try:
+                    self.finish(batch)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by `put`/`close`
+                    self.error = exc
+
+    def finish(self, batch: Batch) -> None:
+        vectors = l2_normalize(batch.vectors.cpu().numpy())  # waits for this batch's work on the device
+        thumbs = batch.thumbs.cpu().numpy()
+        for stage, (start, end) in batch.events.items():
+            end.synchronize()
+            self.stages[stage] += start.elapsed_time(end) / 1000
+        started = time.perf_counter()
+        n = len(batch.jobs)
+        items: list[Item] = [(o, None) for o in batch.plain]
+        items += [
+            (Outcome(j.file, j.content_hash, gpu_decode.decoded(j, t), None), v)
+            for j, t, v in zip(batch.jobs, thumbs, vectors[:n], strict=True)
+        ]
+        items += list(zip(batch.cpu, vectors[n : n + len(batch.cpu)], strict=True))
+        self.sink(items)
+        self.stages["finish"] += time.perf_counter() - started
+
+    def put(self, batch: Batch) -> None:
+        self.raise_error()
+        self.batches.put(batch)
+
+    def close(self) -> None:
+        self.batches.put(None)
+        self.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class Feed:
+    """Gathers reader results into batches and launches them on the encoder's device."""
+
+    def __init__(self, load_encoder: Callable[[], object], batch_size: int, share, sink: Sink):
+        import torch
+
+        self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
+        self.encoder = None  # loaded at the first batch that needs the model: a re-run needs none
+        self.stages: Counter = Counter()
+        self.finisher = Finisher(sink, Counter())
+        self.finisher.start()
+        self.plain: list[Outcome] = []
+        self.cpu: list[Outcome] = []
+        self.jobs: list[gpu_decode.JpegJob] = []
+        self.turn, self.waited, self.batch_started = 0, 0.0, time.perf_counter()
+        self.counts: Counter = Counter()
+
+    def _load(self) -> None:
+        self.encoder = self.load_encoder()
+        self.device, self.size = self.encoder.device, self.encoder.config.vision.image_size
+        self.cuda = self.device.startswith("cuda")
+        self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
+
+    def _host_buffer(self):
+        torch = self.torch
+        buffer = torch.empty((self.batch_size, self.size, self.size, 3), dtype=torch.uint8)
+        return buffer.pin_memory() if self.cuda else buffer
+
+    def consume(self, results: Iterable[Outcome | gpu_decode.JpegJob], on_item: Callable[[], None]) -> None:
+        """Add every reader result, timing the waits on the workers; launches full batches as they fill."""
+        results = iter(results)
+        while True:
+            started = time.perf_counter()
+            item = next(results, None)
+            waited = time.perf_counter() - started
+            self.stages["read"] += waited
+            self.waited += waited
+            if item is None:
+                break
+            self.add(item)
+            on_item()
+        self.launch()
+
+    def add(self, item: Outcome | gpu_decode.JpegJob) -> None:
+        if isinstance(item, gpu_decode.JpegJob):
+            self.jobs.append(item)
+        elif item.decoded is not None:
+            self.cpu.append(item)
+        else:
+            self.plain.append(item)
+        if len(self.jobs) + len(self.cpu) >= self.batch_size or self.pending >= PENDING_LIMIT:
+            self.launch()
+
+    @property
+    def pending(self) -> int:
+        return len(self.plain) + len(self.cpu) + len(self.jobs)
+
+    def launch(self) -> None:
+        """Queue the pending batch on the device and hand it to the finisher."""
+        if not self.pending:
+            return
+        self._steer()
+        plain, cpu, jobs = self.plain, self.cpu, self.jobs
+        self.plain, self.cpu, self.jobs = [], [], []
+        if self.encoder is None and (cpu or jobs):
+            self._load()
+        with self.torch.inference_mode():
+            batch = self._encode(plain, cpu, jobs) if self.encoder is not None else self._plain(plain)
+        started = time.perf_counter()
+        self.finisher.put(batch)  # blocks while the device is two batches behind
+        self.stages["wait_device"] += time.perf_counter() - started
+
+    def _steer(self) -> None:
+        """More JPEGs to the GPU while the main thread starves for CPU-decoded ones, fewer otherwise."""
+        elapsed = max(time.perf_counter() - self.batch_started, 1e-9)
+        if self.share is not None:
+            step = SHARE_STEP_UP if self.waited / elapsed > WAIT_FRACTION else -SHARE_STEP_DOWN
+            self.share.value = min(1.0, max(0.0, self.share.value + step))
+        self.waited, self.batch_started = 0.0, time.perf_counter()
+
+    def _plain(self, plain: list[Outcome]) -> Batch:
+        empty = self.torch.zeros((0, 1))
+        return Batch(plain, [], [], empty, empty)
+
+    def _encode(self, plain: list[Outcome], cpu: list[Outcome], jobs: list[gpu_decode.JpegJob]) -> Batch:
+        torch, events = self.torch, {}
+        with self._event(events, "gpu_decode"):
+            crops, thumbs, done, refused = gpu_decode.decode_jobs(jobs, self.size, self.device)
+        cpu = cpu + [self._on_cpu(jobs[i]) for i in refused]
+        plain = plain + [o for o in cpu if o.decoded is None]
+        cpu, jobs = [o for o in cpu if o.decoded is not None], [jobs[i] for i in done]
+        self.counts.update(gpu=len(jobs), cpu=len(cpu))
+        with self._event(events, "copy"):
+            pixels = torch.cat([crops, self._to_device(cpu)]) if cpu else crops
+        if not len(pixels):
+            return Batch(plain, [], [], torch.zeros((0, 1)), thumbs, events)
+        with self._event(events, "encode"):
+            vectors = self.encoder.vision_tensor(pixels)
+        return Batch(plain, cpu, jobs, vectors, thumbs, events)
+
+    def _to_device(self, outcomes: Sequence[Outcome]):
+        """uint8 crops through a pinned buffer (reused once its previous copy has finished)."""
+        slot = self.pinned[self.turn % len(self.pinned)]
+        self.turn += 1
+        if slot[1] is not None:
+            slot[1].synchronize()
+        host = slot[0][: len(outcomes)]  # a batch never holds more crops than batch_size
+        np.stack([o.decoded.crop for o in outcomes], out=host.numpy())
+        on_device = host.to(self.device, non_blocking=True)
+        if self.cuda:
+            slot[1] = self.torch.cuda.Event()
+            slot[1].record()
+        return on_device
+
+    def _on_cpu(self, job: gpu_decode.JpegJob) -> Outcome:
+        """A JPEG the device decoder refused, decoded here as a worker would."""
+        try:
+            image = decode_bytes(job.data, str(job.file.path), self.size, digest=job.content_hash)
+        except ImageError as exc:
+            return Outcome(job.file, job.content_hash, None, exc.reason)
+        return Outcome(job.file, job.content_hash, image, None)
+
+    def _event(self, events: dict, stage: str):
+        return _Timed(self, events, stage)
+
+    def close(self) -> Counter:
+        """Wait for the last batch; returns the stage seconds (main thread, device, finisher)."""
+        self.finisher.close()
+        return self.stages + self.finisher.stages
+
+
+def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
+    """The GPU path of one index run (`run`: pipeline._Run): read, decode on both sides, encode, write."""
+    import dataclasses
+    import multiprocessing
+
+    from .reader import read_all
+
+    share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
+    read = dataclasses.replace(read, gpu_share=share)
+    feed = Feed(run.loaded_encoder, run.settings.batch_size, share, lambda items: run.write(root_ids, items))
+
+    def progress() -> None:
+        run.state.done += 1
+        run.state.images = feed.counts["gpu"] + feed.counts["cpu"]
+        run.report()
+
+    try:
+        feed.consume(read_all(todo, run.known_hashes(), read, workers), progress)
+    finally:
+        run.stages.update(feed.close())
+        run.decoded_on.update(feed.counts)
+
+
+class _Timed:
+    """Brackets a stage with CUDA events (device time, read by the finisher), or wall time on the CPU."""
+
+    def __init__(self, feed: Feed, events: dict, stage: str):
+        self.feed, self.events, self.stage = feed, events, stage
+
+    def __enter__(self):
+        if self.feed.cuda:
+            torch = self.feed.torch
+            self.pair = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            self.pair[0].record()
+        else:
+            self.started = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        if self.feed.cuda:
+            self.pair[1].record()
+            self.events[self.stage] = self.pair
+        else:
+            self.feed.stages[self.stage] += time.perf_counter() - self.started
