@@ -132,15 +132,15 @@ def text_steps(config, state) -> dict:
     from indexer.runtime_torch import TorchEncoder
 
     out = {}
+    enc = TorchEncoder("random", bpe_dir(), config, state, device="cuda", dtype="bfloat16", batch_size=64)
     for batch in (1, 64):
-        enc = TorchEncoder("random", bpe_dir(), config, state, device="cuda", dtype="bfloat16", batch_size=batch)
-        texts = queries(max(64, 4 * batch) if batch > 1 else 50, seed=2)
+        enc.batch_size = batch
+        texts = queries(256 if batch > 1 else 50, seed=2)
         enc.encode_texts(texts[:batch])
         started = time.perf_counter()
         for i in range(0, len(texts), batch):
             enc.encode_texts(texts[i : i + batch])
         out[f"text_queries_per_s_batch{batch}"] = round(len(texts) / (time.perf_counter() - started), 1)
-        del enc
     print(out, flush=True)
     return out
 

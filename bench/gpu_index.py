@@ -1,0 +1,287 @@
+"""End-to-end `pixseek index` images/s on a GPU with the full ViT-g/14 (random weights), against timm.
+
+    python bench/gpu_index.py --work /tmp/gpu-bench --generate            # photo-like JPEG sets + model dir
+    python bench/gpu_index.py --work /tmp/gpu-bench --card "NVIDIA H100 80GB HBM3"
+
+Sets: `small` (500x375) and `large` (4000x3000, about 3-5 MB at quality 90; a quarter carry EXIF
+orientation 6, as phone photos do), generated on all cores: gradients, shapes and noise, so they
+compress like photos. Each set is indexed by indexer.index (torch runtime, cuda, bf16) into a fresh
+library; reported: images/s over the whole run and in steady state (from 10% to 90% of the images),
+the per-stage seconds (IndexSummary.stages; gpu_decode/copy/encode are device seconds), how many
+images each side decoded, and GPU utilisation sampled by nvidia-smi. Also measured in the same run:
+timm's vit_giant_patch14_clip_224 bf16 model-only images/s (the anchor), the GPU-only and CPU-only
+decode bounds of the large set, and how far GPU crops are from the CPU path's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from common import emit, machine, slug
+from PIL import Image, ImageDraw, ImageFilter
+
+SETS = {"small": (500, 375), "large": (4000, 3000)}
+
+
+NOISE_MARGIN = 256
+_banks: dict[tuple[int, int], np.ndarray] = {}
+
+
+def noise_bank(width: int, height: int) -> np.ndarray:
+    """Sensor-like noise (shared luma + per-channel), drawn once per process; images take shifted windows."""
+    key = (width, height)
+    if key not in _banks:
+        rng = np.random.default_rng(width)
+        shape = (height + NOISE_MARGIN, width + NOISE_MARGIN)
+        luma = rng.normal(0, 6, (*shape, 1)).astype(np.float32)
+        _banks[key] = (luma + rng.normal(0, 3, (*shape, 3)).astype(np.float32)).astype(np.int16)
+    return _banks[key]
+
+
+def photo(args: tuple[int, int, int]) -> bytes:
+    """A photo-like JPEG: smooth gradient, soft shapes, sensor-like noise; quality 90."""
+    seed, width, height = args
+    rng = np.random.default_rng(seed)
+    small = (max(width // 8, 1), max(height // 8, 1))
+    base = Image.new("RGB", small)
+    draw = ImageDraw.Draw(base)
+    top, bottom = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    for y in range(small[1]):
+        draw.line([(0, y), (small[0], y)], fill=tuple(int(v) for v in top + (bottom - top) * y / small[1]))
+    for _ in range(12):
+        x0, y0 = rng.integers(0, small[0]), rng.integers(0, small[1])
+        box = [x0, y0, x0 + rng.integers(4, small[0] // 2 + 5), y0 + rng.integers(4, small[1] // 2 + 5)]
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape(box, fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    image = base.filter(ImageFilter.GaussianBlur(1)).resize((width, height), Image.Resampling.BILINEAR)
+    y, x = rng.integers(0, NOISE_MARGIN, 2)
+    window = noise_bank(width, height)[y : y + height, x : x + width]
+    pixels = np.clip(np.asarray(image, dtype=np.int16) + window, 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if width > 1000 and seed % 4 == 0:
+        exif[0x0112] = 6
+    Image.fromarray(pixels).save(out, "JPEG", quality=90, exif=exif)
+    return out.getvalue()
+
+
+def write_photo(args: tuple[Path, int, int, int]) -> int:
+    path, seed, width, height = args
+    data = photo((seed, width, height))
+    path.write_bytes(data)
+    return len(data)
+
+
+def generate(work: Path, counts: dict[str, int]) -> dict:
+    info = {}
+    with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+        for name, n in counts.items():
+            folder = work / name
+            folder.mkdir(parents=True, exist_ok=True)
+            width, height = SETS[name]
+            started = time.perf_counter()
+            jobs = [(folder / f"{i // 1000:03d}" / f"{i:06d}.jpg", i, width, height) for i in range(n)]
+            for sub in {j[0].parent for j in jobs}:
+                sub.mkdir(exist_ok=True)
+            sizes = pool.map(write_photo, jobs, chunksize=8)
+            info[name] = {
+                "files": n,
+                "mean_bytes": int(np.mean(sizes)),
+                "seconds": round(time.perf_counter() - started),
+            }
+            print(name, info[name], flush=True)
+    return info
+
+
+def write_model(work: Path, arch: str) -> Path:
+    from indexer.layout import random_state
+    from indexer.model_dir import architecture, write_model_dir
+
+    config = architecture(arch)
+    state = {k: v.astype(np.float16) for k, v in random_state(config, seed=0).items()}  # half the bytes to read
+    return write_model_dir(work / "model", config, state)
+
+
+class GpuSampler(threading.Thread):
+    """nvidia-smi utilisation.gpu samples every 200 ms while running."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[int] = []
+        command = ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits", "-lms", "200"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True) if shutil.which(command[0]) else None
+
+    def run(self) -> None:
+        for line in self.proc.stdout if self.proc else ():
+            if line.strip().isdigit():
+                self.samples.append(int(line))
+
+    def stop(self) -> dict:
+        if self.proc:
+            self.proc.terminate()
+        s = self.samples[2:-2] or self.samples or [0]
+        return {"gpu_util_mean": round(statistics.mean(s), 1), "gpu_util_median": statistics.median(s)}
+
+
+def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto") -> dict:
+    from indexer.pipeline import IndexSettings, index
+
+    library = work / f"lib-{name}-{gpu_decode}"
+    shutil.rmtree(library, ignore_errors=True)
+    settings = IndexSettings(
+        runtime="torch",
+        device=args.device,
+        dtype="bfloat16" if args.device.startswith("cuda") else "float32",
+        batch_size=args.batch_size,
+        workers=args.workers,
+        gpu_decode=gpu_decode,
+    )
+    ticks: list[tuple[float, int]] = []
+    sampler = GpuSampler()
+    sampler.start()
+    summary = index(
+        [work / name], library, str(model), settings, progress=lambda s: ticks.append((time.perf_counter(), s.images))
+    )
+    util = sampler.stop()
+    out = summary.as_dict()
+    out.pop("failures")
+    n = summary.indexed
+    load = summary.stages.get("load_model", 0.0)
+    out["images_per_s"] = round(n / summary.seconds, 1)
+    out["images_per_s_without_model_load"] = round(n / (summary.seconds - load), 1)
+    out["images_per_s_steady"] = steady_rate(ticks, n)
+    out.update(util)
+    print(name, gpu_decode, json.dumps(out), flush=True)
+    return out
+
+
+def steady_rate(ticks: list[tuple[float, int]], n: int) -> float | None:
+    """Images/s between the progress ticks where 10% and 90% of the images were encoded."""
+    lo = next((t for t in ticks if t[1] >= 0.1 * n), None)
+    hi = next((t for t in ticks if t[1] >= 0.9 * n), None)
+    if lo is None or hi is None or hi[0] <= lo[0]:
+        return None
+    return round((hi[1] - lo[1]) / (hi[0] - lo[0]), 1)
+
+
+def timm_anchor(batch: int, iters: int) -> float:
+    import timm
+    import torch
+    from vision_tower import images_per_s
+
+    model = timm.create_model("vit_giant_patch14_clip_224", pretrained=False, num_classes=0)
+    model = model.to(device="cuda", dtype=torch.bfloat16).eval()
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    inputs = [torch.randn(batch, 3, 224, 224, device="cuda", generator=gen).bfloat16() for _ in range(3)]
+    with torch.inference_mode():
+        rate = images_per_s(model, inputs, iters)
+    del model, inputs
+    torch.cuda.empty_cache()
+    return rate
+
+
+def files_of(work: Path, name: str, n: int) -> list[Path]:
+    return sorted((work / name).rglob("*.jpg"))[:n]
+
+
+def decode_bounds(work: Path, n: int) -> dict:
+    """Large set: GPU-only decode+crop images/s (batches of 32) and CPU-only (all cores, draft) images/s."""
+    import torch
+
+    from indexer import gpu_decode
+    from indexer.decode import decode_bytes
+    from indexer.scan import FoundFile
+
+    paths = files_of(work, "large", n)
+    datas = [p.read_bytes() for p in paths]
+    jobs = [
+        gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9)
+        for p, d in zip(paths, datas, strict=True)
+    ]
+    gpu_decode.decode_jobs(jobs[:8], 224, "cuda")
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for i in range(0, len(jobs), 32):
+        gpu_decode.decode_jobs(jobs[i : i + 32], 224, "cuda")
+    torch.cuda.synchronize()
+    gpu = len(jobs) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
+        pool.starmap(decode_bytes, [(d, "x", 224) for d in datas], chunksize=2)
+    cpu = len(datas) / (time.perf_counter() - started)
+    return {"large_gpu_decode_only_images_per_s": round(gpu, 1), "large_cpu_decode_only_images_per_s": round(cpu, 1)}
+
+
+def crop_agreement(work: Path, n: int) -> dict:
+    """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
+    from indexer import gpu_decode
+    from indexer.decode import decode_bytes
+    from indexer.scan import FoundFile
+
+    out = {}
+    for name in SETS:
+        paths = files_of(work, name, n)
+        datas = [p.read_bytes() for p in paths]
+        jobs = [
+            gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9)
+            for p, d in zip(paths, datas, strict=True)
+        ]
+        crops = gpu_decode.decode_jobs(jobs, 224, "cuda")[0].cpu().numpy().astype(np.int16)
+        for draft in (False, True):
+            cpu = np.stack([decode_bytes(d, "x", 224, draft=draft).crop for d in datas]).astype(np.int16)
+            diff = np.abs(crops - cpu)
+            key = f"{name}_vs_cpu_{'draft' if draft else 'exact'}"
+            out[key] = {"max_abs": int(diff.max()), "mean_abs": round(float(diff.mean()), 3)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/gpu-bench"))
+    parser.add_argument("--generate", action="store_true", help="only write the image sets and the model")
+    parser.add_argument("--small", type=int, default=20000)
+    parser.add_argument("--large", type=int, default=1500)
+    parser.add_argument("--arch", default="vit-g-14")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--card", default=None)
+    parser.add_argument("--device", default="cuda", help="cpu: a dry run of the index runs alone")
+    args = parser.parse_args()
+    if args.device == "cpu":
+        result = {s: index_set(args.work, s, args.work / "model", args, "on") for s in SETS}
+        print(json.dumps(result))
+        return
+    if args.generate:
+        info = generate(args.work, {"small": args.small, "large": args.large})
+        write_model(args.work, args.arch)
+        (args.work / "sets.json").write_text(json.dumps(info))
+        return
+    result = {"model": f"{args.arch} (random weights)", "machine": machine(args.card), "batch_size": args.batch_size}
+    result["sets"] = json.loads((args.work / "sets.json").read_text())
+    result["timm_vit_giant_patch14_clip_224_bf16_images_per_s"] = timm_anchor(args.batch_size, 8)
+    result["crops"] = crop_agreement(args.work, 32)
+    result["decode_bounds"] = decode_bounds(args.work, 256)
+    print(json.dumps({k: result[k] for k in ("crops", "decode_bounds")}), flush=True)
+    result["small"] = index_set(args.work, "small", args.work / "model", args)
+    result["large"] = index_set(args.work, "large", args.work / "model", args)
+    anchor = result["timm_vit_giant_patch14_clip_224_bf16_images_per_s"]
+    for name in SETS:
+        for key in ("images_per_s", "images_per_s_steady"):
+            value = result[name][key]
+            result[name][f"{key}_vs_timm"] = round(value / anchor, 3) if value else None
+    emit(slug("gpu_index", args.arch, f"bs{args.batch_size}", args.card), result)
+
+
+if __name__ == "__main__":
+    main()
