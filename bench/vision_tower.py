@@ -68,7 +68,7 @@ def open_clip_steps(args, config, state, inputs, check) -> dict:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from indexer.attention import compile_blocks, fuse_attention
+    from indexer.attention import compile_blocks, fuse_attention, fuse_mlp
     from indexer.runtime_torch import build_open_clip
 
     out: dict = {}
@@ -94,6 +94,11 @@ def open_clip_steps(args, config, state, inputs, check) -> dict:
             except RuntimeError as exc:
                 out[f"fused_sdpa_{backend.lower()}_bf16"] = {"error": str(exc).splitlines()[0][:200]}
         step("fused_sdpa_cuda_graph_bf16", graphed(visual, inputs[0]))
+        fuse_mlp(visual.transformer)
+        step("fused_sdpa_gelu_epilogue_bf16", visual)
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            step("fused_sdpa_cudnn_gelu_epilogue_bf16", visual)
+        step("fused_sdpa_gelu_epilogue_cuda_graph_bf16", graphed(visual, inputs[0]))
         for mode in args.compile_modes:
             torch._dynamo.reset()
             compile_blocks(visual.transformer, None if mode == "default" else mode)

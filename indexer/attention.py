@@ -8,6 +8,7 @@ torch is imported here only when a model is patched.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -31,6 +32,35 @@ class FusedSelfAttention(nn.Module):
         q, k, v = qkv.view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         return self.out_proj(out.transpose(1, 2).reshape(batch, length, width)), None
+
+
+class EpilogueMLP(nn.Module):
+    """open_clip's c_fc -> GELU -> c_proj with bias + GELU done in the first matmul's epilogue.
+
+    `torch._addmm_activation` runs cuBLASLt's GELU epilogue on CUDA (the tanh approximation of GELU;
+    the exact one on the CPU), which saves one pass over the (tokens, 6144) activations per layer.
+    """
+
+    def __init__(self, mlp: nn.Sequential):
+        super().__init__()
+        if not isinstance(mlp.gelu, nn.GELU):
+            raise ValueError("EpilogueMLP replaces an exact-GELU MLP only")
+        self.c_fc, self.c_proj = mlp.c_fc, mlp.c_proj
+
+    def forward(self, x):
+        flat = x.reshape(-1, x.shape[-1])
+        hidden = torch._addmm_activation(self.c_fc.bias, flat, self.c_fc.weight.t(), use_gelu=True)
+        return self.c_proj(hidden).view(*x.shape[:-1], -1)
+
+
+def fuse_mlp(transformer: nn.Module) -> int:
+    """Swap every block's exact-GELU MLP for an EpilogueMLP; returns how many were swapped."""
+    swapped = 0
+    for block in transformer.resblocks:
+        if isinstance(block.mlp, nn.Sequential) and isinstance(getattr(block.mlp, "gelu", None), nn.GELU):
+            block.mlp = EpilogueMLP(block.mlp)
+            swapped += 1
+    return swapped
 
 
 def fuse_attention(transformer: nn.Module) -> int:

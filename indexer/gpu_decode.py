@@ -4,9 +4,10 @@ A reader worker reads and hashes a file, then `probe` looks at the JPEG's header
 orientation; nothing is decoded) and hands the bytes over as a `JpegJob`. `decode_jobs` decodes a
 batch of them with `torchvision.io.decode_jpeg(list, device=...)` and returns uint8 (n, S, S, 3)
 crops on the device plus 32x32 grey thumbnails for the perceptual hash. Files nvJPEG refuses are
-returned by index so the caller decodes them on the CPU. The resize is antialiased bicubic
-(`F.interpolate(..., antialias=True)`), torchvision's counterpart of PIL's; the crop geometry is
-`preprocess.crop_geometry`, the CPU path's. torch is imported only when a batch is decoded.
+returned by index so the caller decodes them on the CPU. The resize is a box filter down to about twice
+the size (like the CPU path's draft mode), then antialiased bicubic (`F.interpolate(..., antialias=True)`,
+torchvision's counterpart of PIL's); the crop geometry is `preprocess.crop_geometry`, the CPU path's.
+torch is imported only when a batch is decoded.
 """
 
 from __future__ import annotations
@@ -82,27 +83,43 @@ def upright(image, orientation: int):
     return ops[orientation](image) if orientation in ops else image
 
 
-def resize_crop(image, size: int):
-    """uint8 (size, size, 3) of an upright (3, H, W) uint8 tensor: short side to size, centre crop."""
+def resized(image, size: int):
+    """float (1, 3, h, w): an upright (3, H, W) uint8 tensor with its short side resized to `size`.
+
+    A box filter first takes large images down to about twice the target (as PIL's draft mode does
+    for JPEGs on the CPU path), so the antialiased bicubic kernel stays small: it needs shared
+    memory in proportion to the scale factor and refuses factors past about 30.
+    """
     import torch.nn.functional as F
 
     _, height, width = image.shape
-    new_w, new_h, left, top = crop_geometry(width, height, size)
+    new_w, new_h, _, _ = crop_geometry(width, height, size)
     x = image[None].float()
+    factor = min(height, width) // (2 * size)
+    if factor >= 2:
+        x = F.avg_pool2d(x, factor, ceil_mode=True)
     if (new_w, new_h) != (width, height):
         x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
-    x = x[0, :, top : top + size, left : left + size]
-    return x.clamp_(0, 255).round_().to(dtype=image.dtype).permute(1, 2, 0)
+    return x
 
 
-def grey_thumb(image):
-    """float (32, 32) grey thumbnail of a (3, H, W) uint8 tensor, for the perceptual hash."""
+def crop(x, size: int):
+    """uint8 (size, size, 3) centre crop of a resized float (1, 3, h, w) image."""
+    import torch
+
+    _, _, height, width = x.shape
+    _, _, left, top = crop_geometry(width, height, size)
+    return x[0, :, top : top + size, left : left + size].clamp(0, 255).round_().to(torch.uint8).permute(1, 2, 0)
+
+
+def grey_thumb(x):
+    """float (32, 32) grey thumbnail of a resized float (1, 3, h, w) image, for the perceptual hash."""
     import torch
     import torch.nn.functional as F
 
-    weights = torch.tensor([0.299, 0.587, 0.114], device=image.device).view(3, 1, 1)
-    grey = (image.float() * weights).sum(0, keepdim=True).round_()  # PIL's convert("L") rounds to 8 bits
-    return F.interpolate(grey[None], size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[0, 0]
+    weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
+    grey = (x.clamp(0, 255) * weights).sum(1, keepdim=True).round_()  # PIL's convert("L") rounds to 8 bits
+    return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[0, 0]
 
 
 def decode_many(datas: list[bytes], device: str) -> list:
@@ -133,9 +150,13 @@ def decode_jobs(jobs: list[JpegJob], size: int, device: str):
         if image is None:
             refused.append(i)
             continue
-        image = upright(image, job.orientation)
-        crops.append(resize_crop(image, size))
-        thumbs.append(grey_thumb(image))
+        try:
+            x = resized(upright(image, job.orientation), size)
+            crops.append(crop(x, size))
+            thumbs.append(grey_thumb(x))
+        except RuntimeError:  # a size the device kernels refuse: the CPU decodes it
+            refused.append(i)
+            continue
         done.append(i)
     if not crops:
         empty = torch.zeros((0, size, size, 3), dtype=torch.uint8, device=device)
