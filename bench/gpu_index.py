@@ -195,20 +195,23 @@ def files_of(work: Path, name: str, n: int) -> list[Path]:
     return sorted((work / name).rglob("*.jpg"))[:n]
 
 
+def jobs_of(paths: list[Path], datas: list[bytes]) -> list:
+    from indexer.gpu_decode import probe
+    from indexer.scan import FoundFile
+
+    return [probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9) for p, d in zip(paths, datas, strict=True)]
+
+
 def decode_bounds(work: Path, n: int) -> dict:
     """Large set: GPU-only decode+crop images/s (batches of 32) and CPU-only (all cores, draft) images/s."""
     import torch
 
     from indexer import gpu_decode
     from indexer.decode import decode_bytes
-    from indexer.scan import FoundFile
 
     paths = files_of(work, "large", n)
     datas = [p.read_bytes() for p in paths]
-    jobs = [
-        gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9)
-        for p, d in zip(paths, datas, strict=True)
-    ]
+    jobs = jobs_of(paths, datas)
     gpu_decode.decode_jobs(jobs[:8], 224, "cuda")
     torch.cuda.synchronize()
     started = time.perf_counter()
@@ -227,16 +230,12 @@ def crop_agreement(work: Path, n: int) -> dict:
     """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
     from indexer import gpu_decode
     from indexer.decode import decode_bytes
-    from indexer.scan import FoundFile
 
     out = {}
     for name in SETS:
         paths = files_of(work, name, n)
         datas = [p.read_bytes() for p in paths]
-        jobs = [
-            gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9)
-            for p, d in zip(paths, datas, strict=True)
-        ]
+        jobs = jobs_of(paths, datas)
         crops = gpu_decode.decode_jobs(jobs, 224, "cuda")[0].cpu().numpy().astype(np.int16)
         for draft in (False, True):
             cpu = np.stack([decode_bytes(d, "x", 224, draft=draft).crop for d in datas]).astype(np.int16)
