@@ -87,12 +87,13 @@ def search_command(
     library: LibraryOption = None,
     runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16 for the query encoder.")] = "auto",
     as_json: JsonFlag = False,
 ) -> None:
     """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""
     filters = filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
     with reported():
-        searcher = Searcher(library, runtime=runtime, device=device)
+        searcher = Searcher(library, runtime=runtime, device=device, dtype=dtype)
         result = searcher.search(
             query or [],
             k,

@@ -15,6 +15,7 @@ from indexer import PixseekError, load_model
 from indexer.catalog import active_model, open_catalog, session
 from indexer.decode import decode_file
 from indexer.library import existing_library, fetch_vectors, model_key, open_index, vectors_dir
+from indexer.loading import query_runtime
 from indexer.tables import Embedding, File, Image, Root
 
 from .filters import Filters, allowed_ids, display_path
@@ -61,18 +62,21 @@ class SearchResult:
 
 
 @functools.lru_cache(maxsize=2)
-def cached_encoder(source: str, runtime: str, device: str):
-    """One loaded model per (model, runtime, device) per process."""
-    return load_model(source, runtime=runtime, device=device)
+def cached_encoder(source: str, runtime: str, device: str, dtype: str = "auto"):
+    """One loaded model per (model, runtime, device, dtype) per process; 'auto' picks the fastest for queries."""
+    runtime, dtype = query_runtime(runtime, device, dtype)
+    return load_model(source, runtime=runtime, device=device, dtype=dtype)
 
 
 class Searcher:
     """Searches one library with its active model; reloads the index when the indexer wrote a newer one."""
 
-    def __init__(self, library: str | Path | None = None, *, runtime: str = "auto", device: str = "auto"):
+    def __init__(
+        self, library: str | Path | None = None, *, runtime: str = "auto", device: str = "auto", dtype: str = "auto"
+    ):
         self.library = existing_library(library)
         self.engine = open_catalog(self.library)
-        self.runtime, self.device = runtime, device
+        self.runtime, self.device, self.dtype = runtime, device, dtype
         with session(self.engine) as s:
             model = active_model(s)
             if model is None:
@@ -84,7 +88,7 @@ class Searcher:
 
     @property
     def encoder(self):
-        encoder = cached_encoder(self.source, self.runtime, self.device)
+        encoder = cached_encoder(self.source, self.runtime, self.device, self.dtype)
         if encoder.weights_sha256 != self.weights_sha256:
             raise ModelChanged(self.source)
         return encoder
