@@ -1,4 +1,4 @@
-"""The catalog: open a library's SQLite database at the newest schema, and the queries run on it.
+"""The catalog: open a library's database (SQLite by default, or PostgreSQL) at the newest schema, and its queries.
 
 The tables live in `indexer.tables`. The schema is created and changed only by the Alembic revisions in
 `migrations/`; `open_catalog` applies the pending ones before it hands out the engine, so a catalog
@@ -8,6 +8,7 @@ vector is stored as the float32 little-endian bytes of the L2-normalised embeddi
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,13 +19,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, make_url, select, update
 from sqlalchemy.orm import Session
 
 from .errors import CatalogError
 from .tables import FILE_STATUSES, Embedding, File, Image, Model, Root
 
 CATALOG_FILE = "catalog.sqlite"
+URL_FILE = "catalog.url"  # a library whose catalog lives in a database server records its URL here
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # the checkout's, or site-packages'
 BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's write lock
 
@@ -33,8 +35,48 @@ BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's wr
 
 
 def catalog_url(library: Path | str) -> str:
-    """Return the SQLAlchemy URL of a library's catalog file."""
-    return f"sqlite:///{Path(library).expanduser().absolute() / CATALOG_FILE}"
+    """Return the SQLAlchemy URL of a library's catalog: the one it recorded, else its SQLite file."""
+    library = Path(library).expanduser().absolute()
+    if (library / URL_FILE).is_file():
+        return (library / URL_FILE).read_text(encoding="utf-8").strip()
+    return f"sqlite:///{library / CATALOG_FILE}"
+
+
+def has_catalog(library: Path | str) -> bool:
+    """Whether the folder holds a library: its SQLite catalog, or the URL of its catalog database."""
+    library = Path(library).expanduser()
+    return (library / CATALOG_FILE).is_file() or (library / URL_FILE).is_file()
+
+
+def driver_url(url: str) -> str:
+    """The URL with an installed PostgreSQL driver: plain postgresql:// means psycopg2 to SQLAlchemy."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def use_database(library: Path | str, url: str) -> None:
+    """Keep this library's catalog in the database at `url` (e.g. PostgreSQL) instead of catalog.sqlite.
+
+    Recorded in <library>/catalog.url, so every later command finds it; a library that already has
+    another catalog is refused rather than silently split in two."""
+    library = Path(library).expanduser()
+    url = driver_url(url.strip())
+    try:
+        make_url(url)
+    except exc.ArgumentError as e:
+        raise CatalogError(f"not a database URL: {url!r}") from e
+    current = catalog_url(library)
+    if current != url and ((library / CATALOG_FILE).exists() or (library / URL_FILE).exists()):
+        raise CatalogError(
+            f"{library} already keeps its catalog in {_shown(current)}; use a new library for {_shown(url)}"
+        )
+    library.mkdir(parents=True, exist_ok=True)
+    (library / URL_FILE).write_text(url + "\n", encoding="utf-8")
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -48,7 +90,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 def create_catalog_engine(url: str) -> Engine:
     """Return an engine whose SQLite connections use WAL, foreign keys and a busy timeout (no migration)."""
-    engine = create_engine(url)
+    engine = create_engine(driver_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -122,7 +164,7 @@ def _behind(script: ScriptDirectory, revision: str | None, engine: Engine) -> bo
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.database if engine.dialect.name == "sqlite" else str(engine.url)  # str() hides a password
+    return engine.url.database if engine.dialect.name == "sqlite" else engine.url.render_as_string(hide_password=True)
 
 
 def current_revision(engine: Engine) -> str | None:

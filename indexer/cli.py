@@ -219,9 +219,18 @@ def index_command(
         float, typer.Option(min=0, help="Seconds to read and decode one file before skipping it (0: no limit).")
     ] = 60.0,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the catalog in this database (SQLAlchemy URL, e.g. postgresql://user:pw@host/db) "
+            "instead of catalog.sqlite; recorded in the library, so later commands find it."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Index image folders: embed new and changed images; a re-run does only what changed."""
+    from .catalog import use_database
+    from .library import library_path
     from .pipeline import IndexSettings, index
     from .scan import ScanOptions
 
@@ -242,6 +251,8 @@ def index_command(
         **({} if workers is None else {"workers": workers}),
     )
     with reported():
+        if db:
+            use_database(library_path(library), db)
         if as_json:
             summary = index(roots, library, model, settings)
         else:
@@ -274,6 +285,7 @@ def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> 
         return
     files = info["counts"]["files"]
     typer.echo(f"library  {info['library']}")
+    typer.echo(f"catalog  {info['catalog']}")
     typer.echo(f"roots    {', '.join(info['roots']) or '-'}")
     typer.echo(
         f"files    {files['ok']} ok, {files['failed']} failed, {files['missing']} missing; "

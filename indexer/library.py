@@ -14,7 +14,7 @@ import platformdirs
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from .catalog import CATALOG_FILE, bytes_to_vectors, session
+from .catalog import bytes_to_vectors, has_catalog, session
 from .errors import IndexCorrupt, PixseekError
 from .tables import Embedding, File
 from .vectors import VectorIndex
@@ -62,7 +62,7 @@ class LibraryNotFound(PixseekError):
 def existing_library(library: str | Path | None) -> Path:
     """The library folder, which must already hold a catalog (readers never create one)."""
     path = library_path(library)
-    if not (path / CATALOG_FILE).is_file():
+    if not has_catalog(path):
         raise LibraryNotFound(path)
     return path
 

@@ -54,6 +54,7 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
         model = active_model(s)
         info = {
             "library": str(path),
+            "catalog": engine.url.render_as_string(hide_password=True),
             "roots": list(s.scalars(select(Root.path).order_by(Root.path))),
             "counts": counts(s),
             "model": None

@@ -53,3 +53,24 @@ def demo_library(tmp_path_factory):
     from ui_demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo") / "library")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test (server from tools/postgres.sh, which tools/test.sh runs)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = os.environ.get("PIXSEEK_TEST_POSTGRES")
+    if not admin:
+        pytest.skip("no PostgreSQL server: run `export PIXSEEK_TEST_POSTGRES=$(tools/postgres.sh)`")
+    name = f"pixseek_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with server.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()

@@ -8,6 +8,9 @@ python3 -m venv .venv
 # constraints.txt pins torch/torchvision to the pair that installs from local disk on this kind of machine.
 .venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[cpu,torch,dev]"
 tests/install_chromium.sh  # the browser test's chromium (Debian's package)
+# A local PostgreSQL server for the catalog tests that run on it (Debian's package; one database per test).
+PIXSEEK_TEST_POSTGRES=$(tools/postgres.sh)
+export PIXSEEK_TEST_POSTGRES
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/pytest "$@"
