@@ -74,3 +74,10 @@ def postgres_url():
     with server.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     server.dispose()
+
+
+@pytest.fixture
+def on_demo(demo_library, monkeypatch):
+    """The demo library as the app's library ($PIXSEEK_LIBRARY, as `pixseek ui` sets it)."""
+    monkeypatch.setenv("PIXSEEK_LIBRARY", str(demo_library.library))
+    return demo_library

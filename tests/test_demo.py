@@ -43,3 +43,9 @@ def test_demo_into_a_file_fails_with_one_line(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--no-serve", "-l", str(tmp_path / "file")])
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "pick another with -l DIR" in result.output
+
+
+def test_ui_refuses_a_port_out_of_range_with_one_line():
+    result = CliRunner().invoke(app, ["ui", "--port", "70000"])
+    assert result.exit_code == 2
+    assert "--port" in result.output and "Traceback" not in result.output

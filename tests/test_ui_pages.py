@@ -8,23 +8,12 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_demo import is_red_circle
+from ui_demo import is_red_circle, page
 
 from indexer.catalog import open_catalog
 from ui import demo, indexjob
 
-PAGES = Path(__file__).parents[1] / "ui" / "app_pages"
 APP = Path(__file__).parents[1] / "ui" / "app.py"
-
-
-def page(name: str) -> AppTest:
-    return AppTest.from_file(str(PAGES / f"{name}_page.py"), default_timeout=120).run()
-
-
-@pytest.fixture
-def on_demo(demo_library, monkeypatch):
-    monkeypatch.setenv("PIXSEEK_LIBRARY", str(demo_library.library))
-    return demo_library
 
 
 def results(at: AppTest) -> list[str]:

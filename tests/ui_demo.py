@@ -6,10 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from ui import demo
 from ui.cli import app
+
+PAGES = Path(__file__).parents[1] / "ui" / "app_pages"
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,8 @@ def build_demo(folder: Path) -> DemoLibrary:
 
 def is_red_circle(truth: dict) -> bool:
     return any(s["colour"] == "red" and s["kind"] == "circle" for s in truth.get("shapes", ()))
+
+
+def page(name: str) -> AppTest:
+    """The app's page ui/app_pages/<name>_page.py, run once."""
+    return AppTest.from_file(str(PAGES / f"{name}_page.py"), default_timeout=120).run()
