@@ -219,6 +219,12 @@ def index_command(
         float, typer.Option(min=0, help="Seconds to read and decode one file before skipping it (0: no limit).")
     ] = 60.0,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this machine's processes) or ray (Ray Data; pip install pixseek[ray]).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="With --engine ray: a running cluster (auto, ray://host:10001); default local.")
+    ] = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -248,6 +254,8 @@ def index_command(
         draft=draft,
         scan=scan,
         file_time_limit=file_time_limit,
+        engine=engine,
+        ray_address=ray_address,
         **({} if workers is None else {"workers": workers}),
     )
     with reported():

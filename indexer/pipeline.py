@@ -49,6 +49,8 @@ class IndexSettings:
     scan: ScanOptions = ScanOptions()
     file_time_limit: float = 60.0  # seconds to read and decode one file before it is skipped; 0: none
     gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.gpu_feed): auto (on cuda), on, off
+    engine: str = "local"  # local: this process and its workers; ray: Ray Data (indexer.ray_engine)
+    ray_address: str | None = None  # with engine="ray": a running cluster; None starts a local one
 
 
 @dataclass
@@ -219,7 +221,12 @@ def _index_roots(run: _Run, paths: list[Path]) -> None:
     todo = [f for p in plans for f in p.todo]
     run.state.total = len(todo)
     read = ReadSettings(run.ref.config.vision.image_size, settings.draft, time_limit=settings.file_time_limit)
-    if uses_gpu_feed(settings):
+    if settings.engine == "ray":
+        from .ray_engine import RaySettings, ray_run
+
+        gpus = 1.0 if settings.device.startswith("cuda") else 0.0
+        ray_run(run, todo, root_ids, read, RaySettings(settings.ray_address, max(1, settings.workers), 1, gpus))
+    elif uses_gpu_feed(settings):
         from .gpu_feed import feed_run
 
         feed_run(run, todo, root_ids, read, settings.workers)
@@ -245,6 +252,8 @@ def _encode_on_host(run: _Run, todo: list, root_ids: dict[str, int], read: ReadS
 
 def uses_gpu_feed(settings: IndexSettings) -> bool:
     """Whether the run takes the GPU path: asked for, or 'auto' with the torch runtime on a CUDA device."""
+    if settings.engine not in ("local", "ray"):
+        raise PixseekError(f"unknown engine {settings.engine!r}; use local or ray")
     if settings.gpu_decode not in ("auto", "on", "off"):
         raise PixseekError(f"unknown gpu_decode {settings.gpu_decode!r}; use auto, on or off")
     if settings.gpu_decode != "auto":

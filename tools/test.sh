@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # constraints.txt pins torch/torchvision to the pair that installs from local disk on this kind of machine.
-.venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[cpu,torch,dev]"
+.venv/bin/python -m pip install -q -c tools/constraints.txt -e ".[cpu,torch,ray,dev]"
 tests/install_chromium.sh  # the browser test's chromium (Debian's package)
 # A local PostgreSQL server for the catalog tests that run on it (Debian's package; one database per test).
 PIXSEEK_TEST_POSTGRES=$(tools/postgres.sh)

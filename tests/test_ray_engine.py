@@ -1,0 +1,97 @@
+"""`pixseek index --engine ray` on a local Ray cluster: the same catalog and vectors as the single-process path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from indexer import ray_engine
+from indexer.catalog import open_catalog, session
+from indexer.library import fetch_vectors
+from indexer.tables import Embedding, File, Image
+from ui import shapes
+from ui.cli import app
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def make_folder(folder, n: int):
+    folder.mkdir()
+    for i in range(n):
+        shapes.write(shapes.sample(i, 21), folder, i)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    first = sorted(folder.glob("00000.*"))[0]
+    (folder / f"copy{first.suffix}").write_bytes(first.read_bytes())  # same content under a second name
+    return folder
+
+
+def index_with(engine: str, folder, library, model) -> dict:
+    args = ["index", str(folder), "-l", str(library), "-m", str(model), "--workers", "1", "--engine", engine, "--json"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def by_hash(library, dim: int) -> dict[str, np.ndarray]:
+    engine = open_catalog(library)
+    with session(engine) as s:
+        rows = s.execute(select(Image.content_hash, Embedding.image_id).join(Embedding)).all()
+    vectors = fetch_vectors(engine, 1, dim)(np.array([i for _, i in rows]))
+    return {h: v for (h, _), v in zip(rows, vectors, strict=True)}
+
+
+def files(library) -> set[tuple[str, str, str | None]]:
+    with session(open_catalog(library)) as s:
+        return set(s.execute(select(File.relpath, File.status, File.error)).all())
+
+
+def test_ray_engine_gives_the_same_catalog_and_vectors_as_the_single_process_path(tmp_path, micro_model, local_ray):
+    folder = make_folder(tmp_path / "photos", 40)
+    ray_summary = index_with("ray", folder, tmp_path / "ray-lib", micro_model)
+    local_summary = index_with("local", folder, tmp_path / "local-lib", micro_model)
+    for key in ("indexed", "duplicates", "failed", "unchanged"):
+        assert ray_summary[key] == local_summary[key], key
+    assert ray_summary["failed"] == 1 and ray_summary["duplicates"] == 1
+    assert files(tmp_path / "ray-lib") == files(tmp_path / "local-lib")
+    dim = json.loads(CliRunner().invoke(app, ["status", "-l", str(tmp_path / "ray-lib"), "--json"]).stdout)["model"]
+    a, b = by_hash(tmp_path / "ray-lib", dim["dim"]), by_hash(tmp_path / "local-lib", dim["dim"])
+    assert a.keys() == b.keys() and len(a) == 40
+    cosines = [float(a[h] @ b[h]) for h in a]
+    assert min(cosines) >= 0.9999
+    assert not list((tmp_path / "ray-lib" / ray_engine.SHARD_DIR).glob("*"))  # every shard ingested
+    again = index_with("ray", folder, tmp_path / "ray-lib", micro_model)
+    assert again["indexed"] == 0 and again["unchanged"] == len(list(folder.iterdir()))
+
+
+def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
+    tmp_path, micro_model, local_ray, monkeypatch
+):
+    folder = make_folder(tmp_path / "photos", 12)
+    library = tmp_path / "lib"
+    real_ingest = ray_engine.ingest
+
+    def killed(run, path, root_ids):
+        raise KeyboardInterrupt  # the run dies after the shard file is written, before it is ingested
+
+    monkeypatch.setattr(ray_engine, "ingest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        from indexer.pipeline import IndexSettings, index
+
+        index([folder], library, str(micro_model), IndexSettings(workers=1, engine="ray"))
+    shards = list((library / ray_engine.SHARD_DIR).glob("*.parquet"))
+    assert len(shards) == 1
+    monkeypatch.setattr(ray_engine, "ingest", real_ingest)
+    monkeypatch.setattr(ray_engine, "run_shard", lambda *a, **k: pytest.fail("a finished shard was embedded again"))
+    summary = index_with("ray", folder, library, micro_model)
+    assert summary["indexed"] == 12 and not list((library / ray_engine.SHARD_DIR).glob("*"))
