@@ -12,6 +12,7 @@ from ui_demo import is_red_circle, page
 
 from indexer.catalog import open_catalog
 from ui import demo, indexjob
+from ui.terms import IdTerm
 
 APP = Path(__file__).parents[1] / "ui" / "app.py"
 
@@ -231,3 +232,14 @@ def test_brushed_region_selects_the_points_inside():
     rows = pd.DataFrame({"id": [1, 2, 3], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5]})
     assert list(brushed(rows, {"x": [0.5, 2.5], "y": [0.4, 0.9]})["id"]) == [3]
     assert list(brushed(rows, {})["id"]) == [1, 2, 3]
+
+
+def test_terms_handed_over_by_the_map_are_the_query(on_demo):
+    at = search(page("search"), "a blue square")
+    first = results(at)[0]
+    image_id = int(next(b.key for b in at.button if b.key.endswith("_like")).split("_")[1])  # the first hit's id
+    at = page("search")
+    at.session_state["search_terms"] = [IdTerm(image_id, 1.0, "from the map")]  # what Map's "Search with these" sets
+    at.run()
+    assert results(at)[0] == first and at.caption[1].value.split(" · ")[1] == "1.000"
+    assert any(b.label == "+ from the map ✕" for b in at.button)
