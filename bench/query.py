@@ -71,14 +71,21 @@ def _vit_latency(index: VectorIndex, texts: list[str], runtime: str, dtype: str)
     return {**percentiles(total), "text_encode_p50_ms": percentiles(encode)["p50_ms"]}
 
 
-def bench_vit(n_vectors: int, n_queries: int, configs: list[tuple[str, str]]) -> dict:
-    """Per (runtime, dtype): p50/p99 of text encode + index search over n_vectors 1024-d vectors."""
+def vector_index(n_vectors: int, directory: Path) -> VectorIndex:
+    """The index over n_vectors synthetic vectors saved in `directory`, built there first if it is not."""
     from vectors import Synthetic, generate
 
-    syn = Synthetic(1024, 300, 0)
+    index = VectorIndex.open(directory, 1024)
+    if index.ntotal != n_vectors:
+        index.rebuild(np.arange(n_vectors, dtype=np.int64), generate(Synthetic(1024, 300, 0), n_vectors))
+        index.save()
+    return index
+
+
+def bench_vit(n_vectors: int, n_queries: int, configs: list[tuple[str, str]], index_dir: Path | None) -> dict:
+    """Per (runtime, dtype): p50/p99 of text encode + index search over n_vectors 1024-d vectors."""
     with tempfile.TemporaryDirectory() as tmp:
-        index = VectorIndex.open(tmp, 1024)
-        index.rebuild(np.arange(n_vectors, dtype=np.int64), generate(syn, n_vectors))
+        index = vector_index(n_vectors, index_dir or Path(tmp))
         texts = queries(n_queries, seed=4)
         out = {"vectors": n_vectors, "factory": index.manifest["factory"], "nprobe": index.manifest["nprobe"]}
         out["queries"] = n_queries
@@ -96,10 +103,15 @@ def main() -> None:
     parser.add_argument(
         "--configs", default="paddle-float32,torch-float32,torch-bfloat16", help="runtime-dtype pairs for ViT-g/14"
     )
+    parser.add_argument("--index-dir", type=Path, help="keep the built vector index here and reuse it next time")
+    parser.add_argument("--build-only", action="store_true", help="only build the vector index (with --index-dir)")
     args = parser.parse_args()
+    if args.build_only:
+        print(f"{vector_index(args.vit_n, args.index_dir).ntotal} vectors in {args.index_dir}")
+        return
     result = {"machine": machine(None), "tiny_shapes": bench_tiny(args.tiny_images, args.queries)}
     configs = [tuple(c.split("-", 1)) for c in args.configs.split(",")]
-    vit = bench_vit(args.vit_n, min(args.queries, 50), configs)
+    vit = bench_vit(args.vit_n, min(args.queries, 50), configs, args.index_dir)
     lookup = result["tiny_shapes"]["catalog_lookup_p50_ms"]
     for runtime, dtype in configs:
         vit[f"{runtime}-{dtype}"]["p50_ms_with_catalog_lookup"] = round(vit[f"{runtime}-{dtype}"]["p50_ms"] + lookup, 2)

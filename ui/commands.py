@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.catalog import CATALOG_FILE
+from indexer.catalog import has_catalog
 from indexer.cli import LibraryOption, reported
 from indexer.library import library_path
 
@@ -22,7 +22,7 @@ HostOption = Annotated[str, typer.Option(help="The address to bind (127.0.0.1: t
 def ui_command(port: PortOption = 8501, host: HostOption = "127.0.0.1", library: LibraryOption = None) -> None:
     """Open a library in the browser: search, duplicates, curation, library status and a map."""
     path = library_path(library)
-    if not (path / CATALOG_FILE).is_file():
+    if not has_catalog(path):
         typer.echo(f"warning: {path} holds no library yet; the app will say how to make one", err=True)
     typer.echo(f"pixseek UI on {path}: http://{host}:{port} (Ctrl-C stops it)")
     raise typer.Exit(serve(path, host, port))
