@@ -20,6 +20,7 @@ CSV_FIELDS = ["group", "tier", "distance", "role", "member_tier", "member_distan
 CSV_FIELDS += ["size", "format", "taken_at", "why"]
 VERBS = {"undo": "restored", "quarantine": "quarantined", "delete": "deleted", "hardlink": "hard-linked"}
 VERBS["symlink"] = "symlinked"
+DEFAULTS = DedupSettings()
 
 
 def _settings(tiers, semantic, phash_bits, fine_bits, min_cosine, burst_seconds, bursts, keep_order) -> DedupSettings:
@@ -71,10 +72,16 @@ def _print_record(record: ActionRecord) -> None:
 def dedup_command(
     tier: Annotated[list[str] | None, typer.Option(help=f"Tiers to look for: {', '.join(TIERS)} (repeatable).")] = None,
     semantic: Annotated[bool, typer.Option("--semantic", help="Also the semantic tier (embedding cosine).")] = False,
-    phash_bits: Annotated[int, typer.Option(help="64-bit pHash candidates within this many bits.")] = 12,
-    fine_bits: Annotated[int, typer.Option(help="Near-identical: 256-bit pHash within this many bits.")] = 56,
-    min_cosine: Annotated[float, typer.Option(help="Semantic: embedding cosine at least this.")] = 0.95,
-    burst_seconds: Annotated[float, typer.Option(help="Images taken this close apart are a burst; 0: off.")] = 5.0,
+    phash_bits: Annotated[
+        int, typer.Option(help="64-bit pHash candidates within this many bits.")
+    ] = DEFAULTS.phash_bits,
+    fine_bits: Annotated[
+        int, typer.Option(help="Near-identical: 256-bit pHash within this many bits.")
+    ] = DEFAULTS.fine_bits,
+    min_cosine: Annotated[float, typer.Option(help="Semantic: embedding cosine at least this.")] = DEFAULTS.min_cosine,
+    burst_seconds: Annotated[
+        float, typer.Option(help="Images taken this close apart are a burst; 0: off.")
+    ] = DEFAULTS.burst_seconds,
     bursts: Annotated[bool, typer.Option("--bursts", help="Treat bursts as duplicates.")] = False,
     keep_order: Annotated[str, typer.Option(help="Keep-best criteria in order.")] = ",".join(DEFAULT_ORDER),
     apply_: Annotated[

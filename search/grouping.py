@@ -1,7 +1,9 @@
 """Pairs of images into duplicate groups without chaining: greedy keep-best-first.
 
 Images are visited best first (the keep-best order); each one not yet grouped becomes a keeper and takes
-every ungrouped image it has a direct edge to. Every member is therefore within the threshold of its
+every ungrouped image it has a direct edge to. Tiers are passed one after another, strongest first, so an
+image joins the group of its closest kind of copy; a keeper of an earlier pass takes more images in later
+ones, a member never becomes a keeper. Every member is therefore within the threshold of its
 keeper itself: A ~ B and B ~ C never put A and C together through B, which linking all pairs
 (union-find) does (FACTS: it chains distinct images into one group).
 """
@@ -17,6 +19,7 @@ from .pairs import Pairs
 TIER_ORDER = ("exact", "near-identical", "semantic", "burst")  # strongest first
 Edge = tuple[str, float]  # (tier, distance)
 Edges = dict[int, dict[int, Edge]]
+Groups = dict[int, list[tuple[int, Edge]]]  # keeper -> [(image, edge to the keeper)]
 
 
 def edge_map(tiered: dict[str, Pairs]) -> Edges:
@@ -29,18 +32,17 @@ def edge_map(tiered: dict[str, Pairs]) -> Edges:
     return edges
 
 
-def greedy(order: Sequence[int], edges: Edges, taken: set[int]) -> list[tuple[int, list[tuple[int, Edge]]]]:
-    """(keeper, [(image, edge to keeper)]) groups, best first; images in `taken` are skipped and it grows."""
+def greedy(order: Sequence[int], edges: Edges, taken: set[int], groups: Groups) -> None:
+    """Add to groups ({keeper: [(image, edge to keeper)]}) along these edges, best keeper first: a keeper of
+    an earlier pass takes more images, an image not yet grouped starts a group; `taken` grows."""
     rank = {image: i for i, image in enumerate(order)}
-    groups = []
     for keeper in order:
-        if keeper in taken or keeper not in edges:
+        if (keeper in taken and keeper not in groups) or keeper not in edges:
             continue
         joined = sorted(((b, e) for b, e in edges[keeper].items() if b not in taken), key=lambda be: rank[be[0]])
         if joined:
             taken.update([keeper, *(b for b, _ in joined)])
-            groups.append((keeper, joined))
-    return groups
+            groups.setdefault(keeper, []).extend(joined)
 
 
 def split_bursts(pairs: Pairs, taken_at: Callable[[int], float | None], window: float) -> tuple[Pairs, Pairs]:

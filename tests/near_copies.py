@@ -29,16 +29,15 @@ def photo(name: str) -> Image.Image:
     return image.convert("RGB") if image.mode not in ("RGB", "L") else image
 
 
-def procedural(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """A smooth random colour field with a few random ellipses: distinct for every seed."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    low = rng.integers(0, 256, (4, 4, 3)).astype(np.uint8)
-    image = Image.fromarray(low).resize(size, Image.BICUBIC)
+def procedural(seed: int, size: tuple[int, int] = (480, 360), ellipses_seed: int | None = None) -> Image.Image:
+    """A smooth random colour field (from seed) with six random ellipses (from ellipses_seed, default seed):
+    distinct for every seed; two ellipses seeds on one field are similar but distinct images."""
+    field = np.random.default_rng(seed).integers(0, 256, (4, 4, 3)).astype(np.uint8)
+    image = Image.fromarray(field).resize(size, Image.BICUBIC)
+    rng = np.random.default_rng([seed, seed if ellipses_seed is None else ellipses_seed, 1])
     draw = ImageDraw.Draw(image)
     for _ in range(6):
-        x, y = rng.integers(0, w), rng.integers(0, h)
-        r = rng.integers(20, 90)
+        x, y, r = rng.integers(0, size[0]), rng.integers(0, size[1]), rng.integers(20, 90)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
     return image
 
