@@ -30,7 +30,7 @@ from indexer import PixseekError
 from indexer.catalog import session
 from indexer.library import fetch_vectors
 
-from .grouping import TIER_ORDER, Groups, edge_map, greedy, split_bursts
+from .grouping import TIER_ORDER, passes, separate_bursts
 from .keep import DEFAULT_ORDER, best_first, check_order, deciding_rule, rank_key
 from .members import Member, load_members
 from .pairs import Pairs, confirm_near, cosine_pairs, hamming_pairs, hash_bytes
@@ -122,18 +122,8 @@ def _groups(order, files, pairs: dict[str, Pairs], settings: DedupSettings) -> l
         when = files[image_id][0].taken_at
         return when.timestamp() if when else None
 
-    split = {tier: split_bursts(p, taken_at, settings.burst_seconds) for tier, p in pairs.items()}
-    dups = {tier: d for tier, (d, _) in split.items()}
-    bursts = {tier: b for tier, (_, b) in split.items()}
-    if settings.include_bursts:
-        dups = {tier: tuple(np.concatenate(x) for x in zip(dups[tier], bursts[tier], strict=True)) for tier in dups}
-        bursts = {}
-    taken: set[int] = set()
-    groups: Groups = {}
-    for tier in (t for t in TIERS if t in dups):
-        greedy(order, edge_map({tier: dups[tier]}), taken, groups)
-    burst_groups: Groups = {}
-    greedy(order, edge_map(bursts), taken, burst_groups)
+    dups, bursts = separate_bursts(pairs, taken_at, settings.burst_seconds, settings.include_bursts)
+    groups, burst_groups, taken = passes(order, dups, bursts)
     found = [(k, joined, False) for k, joined in groups.items()]
     found += [(k, joined, True) for k, joined in burst_groups.items()]
     if "exact" in settings.tiers:

@@ -45,14 +45,33 @@ def greedy(order: Sequence[int], edges: Edges, taken: set[int], groups: Groups) 
             groups.setdefault(keeper, []).extend(joined)
 
 
-def split_bursts(pairs: Pairs, taken_at: Callable[[int], float | None], window: float) -> tuple[Pairs, Pairs]:
-    """(duplicates, bursts): a pair is a burst when both capture times are known and 0 < |difference| <= window
-    seconds. Equal capture times are one capture (a copy keeps its EXIF), so they stay duplicates."""
-    a, b, _ = pairs
-    gap = np.array([_gap(taken_at(x), taken_at(y)) for x, y in zip(a.tolist(), b.tolist(), strict=True)], float)
-    burst = (gap > 0) & (gap <= window) if window > 0 else np.zeros(len(a), bool)
-    return tuple(x[~burst] for x in pairs), tuple(x[burst] for x in pairs)  # type: ignore[return-value]
+def separate_bursts(
+    tiered: dict[str, Pairs], taken_at: Callable[[int], float | None], window: float, keep_bursts: bool
+) -> tuple[dict[str, Pairs], dict[str, Pairs]]:
+    """(duplicates, bursts) per tier: a pair is a burst when both capture times are known and
+    0 < |difference| <= window seconds; equal capture times are one capture (a copy keeps its EXIF).
+    keep_bursts: every pair stays a duplicate."""
+    if keep_bursts or window <= 0:
+        return tiered, {}
+    dups, bursts = {}, {}
+    for tier, (a, b, d) in tiered.items():
+        gap = np.array([_gap(taken_at(x), taken_at(y)) for x, y in zip(a.tolist(), b.tolist(), strict=True)], float)
+        burst = (gap > 0) & (gap <= window)
+        dups[tier], bursts[tier] = (a[~burst], b[~burst], d[~burst]), (a[burst], b[burst], d[burst])
+    return dups, bursts
 
 
 def _gap(x: float | None, y: float | None) -> float:
     return float("nan") if x is None or y is None else abs(x - y)
+
+
+def passes(order: Sequence[int], dups: dict[str, Pairs], bursts: dict[str, Pairs]) -> tuple[Groups, Groups, set[int]]:
+    """(duplicate groups, burst groups, images grouped): one greedy pass per tier, strongest first, then one
+    over every burst pair among the images still free."""
+    taken: set[int] = set()
+    groups: Groups = {}
+    for tier in sorted(dups, key=TIER_ORDER.index):
+        greedy(order, edge_map({tier: dups[tier]}), taken, groups)
+    burst_groups: Groups = {}
+    greedy(order, edge_map(bursts), taken, burst_groups)
+    return groups, burst_groups, taken

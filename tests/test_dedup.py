@@ -113,3 +113,15 @@ def test_images_taken_seconds_apart_are_a_burst_unless_bursts_are_asked_for(tmp_
     assert group.tier == "burst" and "a burst, not duplicates" in group.why
     (group,) = find_groups(tmp_path / "lib", DedupSettings(include_bursts=True))
     assert group.tier == "near-identical"
+
+
+def test_the_semantic_tier_groups_one_picture_stored_in_two_lossless_formats(tmp_path, micro_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo("coffee").save(photos / "coffee.png")
+    photo("coffee").save(photos / "coffee.bmp")
+    photo("chelsea").save(photos / "chelsea.png")
+    index([photos], tmp_path / "lib", str(micro_model), IndexSettings(workers=0))
+    (group,) = find_groups(tmp_path / "lib", DedupSettings(tiers=("semantic",), min_cosine=0.9999))
+    assert {Path(m.path).name for m in group.members} == {"coffee.png", "coffee.bmp"}
+    assert group.tier == "semantic" and group.distance < 1e-4 and "semantic (cosine 1.000" in group.why
