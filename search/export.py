@@ -43,16 +43,16 @@ def export(subset: Subset, to: str | Path, as_: str = "copy") -> Path:
     if as_ not in FORMATS:
         raise UnknownFormat(as_)
     to = own_folder(Path(to).expanduser().absolute())
-    rows = subset.rows()
-    out = WRITERS[as_](rows, to, as_)
-    inside(to, RECIPE_FILE).write_text(subset.recipe.to_json())
+    recipe = inside(to, RECIPE_FILE)  # checked first: a folder that already holds an export is refused whole
+    out = WRITERS[as_](subset.rows(), to, as_)
+    recipe.write_text(subset.recipe.to_json())
     return out
 
 
 def _files(rows: list[dict], to: Path, as_: str) -> Path:
+    dests = [inside(to, f"{row['image_id']}_{Path(row['path']).name}") for row in rows]  # all checked, then written
     placed = []
-    for row in rows:
-        dest = inside(to, f"{row['image_id']}_{Path(row['path']).name}")
+    for row, dest in zip(rows, dests, strict=True):
         if as_ == "copy":
             shutil.copy2(row["path"], dest)
         elif as_ == "hardlink":

@@ -163,8 +163,13 @@ def test_an_export_never_writes_through_a_symlinked_target_or_over_a_file(librar
     with pytest.raises(UnsafePath, match="the folder is a symbolic link"):
         export(subset, tmp_path / "link", "copy")
     export(subset, tmp_path / "out", "copy")
+    with pytest.raises(UnsafePath, match="recipe.json: refused, something already exists there"):
+        export(subset, tmp_path / "out", "csv")
+    (tmp_path / "clash").mkdir()
+    (tmp_path / "clash" / f"{subset.items[-1].image_id}_{Path(subset.items[-1].path).name}").touch()
     with pytest.raises(UnsafePath, match="something already exists there"):
-        export(subset, tmp_path / "out", "copy")
+        export(subset, tmp_path / "clash", "copy")
+    assert len(list((tmp_path / "clash").iterdir())) == 1  # nothing written before the refusal
     assert not any((tmp_path / "elsewhere").iterdir())
 
 
