@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer import vectors
+from indexer import refine_store, vectors
 from indexer.errors import BadVectors, IndexBudgetTooSmall, IndexCorrupt
 from indexer.vectors import VectorIndex, choose_params, recall_at_k
 
@@ -304,7 +304,7 @@ def test_faiss_never_gets_more_threads_than_cores():
 
 def test_bfloat16_store_keeps_cosines_within_1e_3():
     x = clustered(500, 64, seed=21)
-    y = vectors.from_bfloat16(vectors.to_bfloat16(x))
+    y = refine_store.from_bfloat16(refine_store.to_bfloat16(x))
     assert np.abs(y - x).max() <= np.abs(x).max() * 2.0**-8
     np.testing.assert_allclose(y @ x[0], x @ x[0], atol=1e-3)
-    np.testing.assert_array_equal(vectors.from_bfloat16(vectors.to_bfloat16(y)), y)  # representable: exact
+    np.testing.assert_array_equal(refine_store.from_bfloat16(refine_store.to_bfloat16(y)), y)  # representable: exact
