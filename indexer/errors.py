@@ -94,3 +94,14 @@ class Interrupted(PixseekError):
         self.signum = signum
         name = "Ctrl-C" if signum == 2 else f"signal {signum}"
         super().__init__(f"stopped by {name}; what was indexed is kept and the next run continues from there")
+
+
+class LibraryWriteFailed(PixseekError):
+    """Writing the catalog or the vector index failed (disk full, I/O error): the failed batch left no trace."""
+
+    def __init__(self, library: str, reason: str):
+        self.library, self.reason = library, reason
+        super().__init__(
+            f"{library}: cannot write ({reason}); the library keeps what earlier batches wrote, "
+            "and the next run continues from there"
+        )

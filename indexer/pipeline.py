@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
-from .errors import Interrupted, PixseekError
+from .errors import Interrupted, LibraryWriteFailed, PixseekError
 from .interrupt import rearm, stop_on_signals
 from .library import library_path, open_index, writer_lock
 from .loading import ModelRef, choose_device, choose_runtime, load_encoder, model_ref
@@ -202,8 +202,11 @@ def index(
         try:
             _index_roots(run, paths)
         except Interrupted:
-            _mark_interrupted(run.engine, run.run_id)
+            _mark_ended(run.engine, run.run_id, "interrupted")
             raise
+        except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
+            _mark_ended(run.engine, run.run_id, "failed")
+            raise LibraryWriteFailed(str(library), _write_error(exc)) from exc
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
@@ -264,12 +267,19 @@ def uses_gpu_feed(settings: IndexSettings) -> bool:
     return runtime == "torch" and choose_device(runtime, settings.device).startswith("cuda")
 
 
-def _mark_interrupted(engine, run_id: int) -> None:
-    # Best effort: a signal can land inside the database layer and leave this connection unusable;
-    # the next run marks a run still 'running' as interrupted anyway.
+def _mark_ended(engine, run_id: int, status: str) -> None:
+    # Best effort: a signal can land inside the database layer, or the disk is full, and leave this
+    # connection unusable; the next run marks a run still 'running' as interrupted anyway.
     with suppress(SQLAlchemyError), session(engine, write=True) as s:
-        s.execute(update(Run).where(Run.id == run_id).values(status="interrupted", finished_at=utcnow()))
+        s.execute(update(Run).where(Run.id == run_id).values(status=status, finished_at=utcnow()))
         s.commit()
+
+
+def _write_error(exc: Exception) -> str:
+    """The one-line reason of a failed write: SQLite's message, or the OS error and its file."""
+    if isinstance(exc, OperationalError):
+        return str(exc.orig)
+    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
 def _start_run(engine, model_id: int) -> int:

@@ -49,7 +49,8 @@ UPRIGHT = {
 }
 # What PIL raises on malformed EXIF, or on undecodable image data.
 EXIF_ERRORS = (SyntaxError, ValueError, TypeError, KeyError, IndexError, OSError, struct.error)
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+# RuntimeError: the AVIF and HEIF decoders' way of saying the data is corrupt (found by tests/reliability fuzzing).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, RuntimeError, struct.error)
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "PA"}
 
 

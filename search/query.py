@@ -10,6 +10,7 @@ A single argument may also hold a whole expression with spaced operators ("beach
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ def _term(token: str, sign: float) -> Term:
     match = _WEIGHT.match(token)
     if match:
         weight, body = float(match.group(1)), match.group(2)
+        if not math.isfinite(weight):  # hundreds of digits overflow to inf, and inf * vector is NaN
+            raise QueryError(token, "the weight is too large")
     if not body.strip():
         raise QueryError(token, "empty term")
     if body.startswith("id:"):
