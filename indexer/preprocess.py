@@ -49,8 +49,9 @@ UPRIGHT = {
 }
 # What PIL raises on malformed EXIF, or on undecodable image data.
 EXIF_ERRORS = (SyntaxError, ValueError, TypeError, KeyError, IndexError, OSError, struct.error)
-# RuntimeError: the AVIF and HEIF decoders' way of saying the data is corrupt (found by tests/reliability fuzzing).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, RuntimeError, struct.error)
+# RuntimeError (the AVIF and HEIF decoders) and TypeError (TIFF: "Missing dimensions") are how some decoders
+# say the data is corrupt: both found by bench/fuzz.py.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, RuntimeError, TypeError, struct.error)
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "PA"}
 
 

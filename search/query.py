@@ -11,6 +11,7 @@ A single argument may also hold a whole expression with spaced operators ("beach
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ def _term(token: str, sign: float) -> Term:
             raise QueryError(token, "an image id is a whole number, as in id:123")
         return Term("id", body[3:], sign * weight)
     if body.startswith("image:"):
-        return Term("image", str(Path(body[6:]).expanduser()), sign * weight)
+        if not body[6:].strip():
+            raise QueryError(token, "an image term needs a file path, as in image:photo.jpg")
+        return Term("image", os.path.expanduser(body[6:]), sign * weight)
     return Term("text", body, sign * weight)
 
 
@@ -67,7 +70,8 @@ def _split(tokens: Sequence[str]) -> list[str]:
 def parse(tokens: Sequence[str] | str, images: Sequence[str | Path] = ()) -> list[Term]:
     """Terms of a query given as CLI arguments (or one string) plus --image files (weight 1)."""
     tokens = [tokens] if isinstance(tokens, str) else list(tokens)
-    terms = [Term("image", str(Path(p).expanduser()), 1.0) for p in images]
+    # os.path.expanduser leaves "~nobody/x" as it is where Path.expanduser raises RuntimeError (found by fuzzing).
+    terms = [Term("image", os.path.expanduser(p), 1.0) for p in images]
     sign: float | None = None if terms else 1.0
     for token in _split(tokens):
         if token in ("+", "-"):

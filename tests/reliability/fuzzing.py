@@ -7,6 +7,7 @@ typed error it promises), or a one-line description of the crash otherwise.
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ from PIL import Image
 
 from indexer.decode import decode_bytes
 from indexer.errors import PixseekError
+from search.curate import Recipe
+from search.dedup import DedupSettings
 from search.query import QueryError, parse
 
 from .hostile import jpeg_bytes, picture
@@ -116,7 +119,43 @@ def query_target(tokens: list[str]) -> str | None:
     return None
 
 
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_RECIPE = json.loads(Recipe(queries=("a red circle",), dedup=DedupSettings(), diverse=10).to_json())
+_FIELDS = (
+    [(k,) for k in _RECIPE] + [("filters", k) for k in _RECIPE["filters"]] + [("dedup", k) for k in _RECIPE["dedup"]]
+)
+
+
+@st.composite
+def recipe_texts(draw) -> str:
+    """A valid recipe with a few fields replaced by other JSON, removed or renamed, sometimes cut short."""
+    recipe = json.loads(json.dumps(_RECIPE))
+    for _ in range(draw(st.integers(1, 4))):
+        *parents, key = draw(st.sampled_from(_FIELDS + [("unknown",), ("filters", "unknown")]))
+        holder = recipe[parents[0]] if parents else recipe
+        if isinstance(holder, dict):
+            holder[key] = draw(_json)
+    text = json.dumps(recipe)
+    return text[: draw(st.integers(0, len(text)))] if draw(st.booleans()) and draw(st.booleans()) else text
+
+
+def recipe_target(text: str) -> str | None:
+    """Recipe.from_json either gives a Recipe or raises BadRecipe (a PixseekError)."""
+    try:
+        Recipe.from_json(text)
+    except PixseekError:
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"Recipe.from_json raised {type(exc).__name__}: {exc}"
+    return None
+
+
 TARGETS: dict[str, tuple[Callable, st.SearchStrategy]] = {
     "decode": (decode_target, mutated_images()),
     "query": (query_target, query_tokens),
+    "recipe": (recipe_target, recipe_texts()),
 }
