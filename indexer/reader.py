@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import multiprocessing
+import os
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from .decode import Decoded, decode_bytes, read_file
 from .errors import ImageError
@@ -113,16 +115,79 @@ def _read(file: FoundFile) -> Outcome | JpegJob:
 
 
 def read_all(
-    files: Iterable[FoundFile], known: frozenset[str], settings: ReadSettings, workers: int
+    files: Sequence[FoundFile], known: frozenset[str], settings: ReadSettings, workers: int
 ) -> Iterator[Outcome]:
-    """Outcomes in completion order; `workers` processes (0: in this process)."""
+    """Outcomes in completion order, one per file; `workers` processes (0: in this process)."""
     if workers <= 0:
         _init(known, settings)
         yield from map(read_one, files)
         return
     # fork shares the known-hash set copy-on-write instead of pickling it to every worker.
     context = multiprocessing.get_context("fork")
+    slots = context.Array("q", [0, -1] * (workers + SPARE_SLOTS), lock=False)
+    taken = context.Value("i", 0)
     with plain_signals_for_children():
-        pool = context.Pool(workers, initializer=_init, initargs=(known, settings))
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(known, settings, slots, taken))
     with pool:
-        yield from pool.imap_unordered(read_one, files, chunksize=4)
+        # chunksize 1: a worker that dies loses only the file it was on, and that file is named.
+        yield from _supervised(pool.imap_unordered(_read_numbered, enumerate(files), chunksize=1), files, slots)
+
+
+# --- workers that die ----------------------------------------------------------------------------------
+# multiprocessing.Pool replaces a worker that dies (a segfault in a C decoder, the OOM killer) but loses
+# its task, and imap then waits forever. Each worker notes in shared memory which file it is on, so the
+# main process can record that file as failed and stop waiting for it.
+
+CRASHED = "the decoder process died on this file (a crash in an image library, or killed for memory)"
+SPARE_SLOTS = 64  # worker replacements before a slot is reused
+_slots: Any = None  # shared int64 pairs (worker pid, index of the file it is on or -1)
+_slot = 0
+
+
+def _init_worker(known: frozenset[str], settings: ReadSettings, slots, taken) -> None:
+    global _slots, _slot
+    _init(known, settings)
+    with taken.get_lock():
+        _slot, taken.value = taken.value % (len(slots) // 2), taken.value + 1
+    _slots = slots
+    slots[2 * _slot], slots[2 * _slot + 1] = os.getpid(), -1
+
+
+def _read_numbered(item: tuple[int, FoundFile]) -> tuple[int, Outcome]:
+    _slots[2 * _slot + 1] = item[0]
+    return item[0], read_one(item[1])
+
+
+def _supervised(results, files: Sequence[FoundFile], slots) -> Iterator[Outcome]:
+    """Each file's outcome once; a file whose worker died gets CRASHED instead of a wait without end."""
+    pending = set(range(len(files)))
+    while pending:
+        try:
+            index, outcome = results.next(timeout=1.0)
+        except multiprocessing.TimeoutError:
+            for index in _lost(slots, pending):
+                pending.discard(index)
+                yield Outcome(files[index], None, None, CRASHED)
+            continue
+        if index in pending:  # not already given up for lost
+            pending.discard(index)
+            yield outcome
+
+
+def _lost(slots, pending: set[int]) -> list[int]:
+    """Files that dead workers were on."""
+    lost = []
+    for at in range(0, len(slots), 2):
+        pid, index = slots[at], slots[at + 1]
+        if pid > 0 and index in pending and not _alive(pid):
+            lost.append(index)
+            slots[at + 1] = -1
+    return lost
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -156,6 +157,7 @@ def test_files_that_grow_are_replaced_deleted_or_become_a_fifo_after_the_scan(
     assert (again.indexed, again.unchanged, again.failed, again.missing) == (0, 2, 1, 1)
 
 
+@pytest.mark.timeout(120)
 def test_a_file_that_takes_too_long_is_skipped_with_the_flag_that_raises_the_limit(tmp_path, micro_model, monkeypatch):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -174,6 +176,30 @@ def test_a_file_that_takes_too_long_is_skipped_with_the_flag_that_raises_the_lim
     assert (summary.indexed, summary.failed) == (1, 1)
     reason = "took over 0.5 s to read and decode; --file-time-limit raises it"
     assert summary.failures == [(str(folder / "slow.jpg"), reason)]
+
+
+@pytest.mark.timeout(120)  # without the supervision this waits forever: fail instead
+def test_a_worker_that_dies_on_a_file_costs_that_file_only(tmp_path, micro_model, monkeypatch, tally):
+    """A segfault in a C decoder or the OOM killer takes the worker; the run records the file and goes on."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"fine-{i}.jpg").write_bytes(jpeg_bytes(picture(60 + i)))
+    (folder / "kills-its-decoder.jpg").write_bytes(jpeg_bytes(picture(70)))
+    tally["hostile_tried"] += 1
+    real = indexer.reader.decode_bytes
+
+    def decode_bytes(data, where, *args, **kwargs):
+        if where.endswith("kills-its-decoder.jpg"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(data, where, *args, **kwargs)
+
+    monkeypatch.setattr(indexer.reader, "decode_bytes", decode_bytes)  # the forked workers inherit it
+    tally["hostile_hangs"] += 1  # taken back once the run has ended (a hang ends in pytest-timeout)
+    summary = index([folder], tmp_path / "lib", str(micro_model), IndexSettings(workers=2, batch_size=2))
+    tally["hostile_hangs"] -= 1
+    assert (summary.indexed, summary.failed) == (6, 1)
+    assert summary.failures == [(str(folder / "kills-its-decoder.jpg"), indexer.reader.CRASHED)]
 
 
 def test_a_symlinked_image_is_skipped_unless_links_are_followed(tmp_path, micro_model):
