@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import stat
 import warnings
@@ -21,6 +22,11 @@ from PIL import Image, ImageOps
 
 from .errors import ImageError
 from .preprocess import DECODE_ERRORS, EXIF_ERRORS, MAX_PIXELS, open_image, resize_crop, to_rgb
+
+# PIL logs some refusals at ERROR ("More samples per pixel than can be decoded"); with no handler configured,
+# Python prints them on stderr, which `pixseek index` keeps for its skipping lines. The refusal itself
+# reaches the catalog as the file's reason. An application that configures logging still sees them.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # A file larger than this is refused before it is read (the largest camera RAW-sized JPEGs are ~100 MB).
 MAX_FILE_BYTES = 512 * 1024 * 1024

@@ -108,6 +108,17 @@ def _corrupt_exif(image: Image.Image) -> bytes:
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + data[2:]
 
 
+def _tiff_samples(samples: int) -> bytes:
+    """An RGB TIFF whose SamplesPerPixel tag says `samples` (PIL logs an error and refuses it)."""
+    data = bytearray(_saved(picture(25), "TIFF"))
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for entry in range(struct.unpack("<H", data[ifd : ifd + 2])[0]):
+        at = ifd + 2 + 12 * entry
+        if struct.unpack("<H", data[at : at + 2])[0] == 277:  # SamplesPerPixel, a SHORT held in the entry
+            data[at + 8 : at + 10] = struct.pack("<H", samples)
+    return bytes(data)
+
+
 def _saved(image: Image.Image, fmt: str, **options) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **options)
@@ -202,6 +213,7 @@ def _bad_files(folder: Path) -> list[Expect]:
         "text-bomb.png": (_ztxt_bomb(), "Decompressed data too large"),
         "pixel-bomb.png": (_pixel_bomb(), "over the limit"),
         "claims-60000x60000.jpg": (_set_sof_size(good_jpeg, 60_000, 60_000), "over the limit"),
+        "50000-samples-per-pixel.tif": (_tiff_samples(50_000), "not a recognised image format"),
     }
     for name, (data, _) in files.items():
         _write(folder, name, data)
