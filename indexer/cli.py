@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from contextlib import contextmanager
@@ -31,6 +32,9 @@ def reported():
         yield
     except Interrupted as exc:
         typer.echo(f"error: {exc}", err=True)
+        # The interpreter's last garbage collection walks every object Paddle and its imports made: seconds
+        # on a busy machine. A stop that was asked for should not wait on it; frozen objects are skipped.
+        gc.freeze()
         raise typer.Exit(128 + exc.signum) from None  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
     except PixseekError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -124,16 +124,17 @@ def index_args(folder: Path, library: Path, model: Path, *extra: str) -> list[st
     return ["index", str(folder), "-l", str(library), "-m", str(model), "--batch-size", "2", "--json", *extra]
 
 
-def embeddings(library: Path) -> int:
+def rows(library: Path, table: str = "embeddings") -> int:
+    """Rows in a catalog table, read as another process would (0 before the catalog exists)."""
     try:
         with sqlite3.connect(f"file:{library / 'catalog.sqlite'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     except sqlite3.Error:
         return 0  # not created yet
 
 
 def wait_for_first_commit(proc: subprocess.Popen, library: Path) -> None:
     deadline = time.monotonic() + 120
-    while embeddings(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
+    while rows(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be stopped"
