@@ -43,13 +43,15 @@ def test_searches_during_an_index_run_never_fail_and_a_second_run_is_refused(tmp
     folder, library = tmp_path / "photos", tmp_path / "lib"
     add_images(folder, 0, BASE)
     index([folder], library, str(micro_model), IndexSettings(workers=0))
+    searcher = Searcher(library)
+    assert check_hits(searcher.search("a red circle", k=K), K) is None  # the model is loaded before the race
     add_images(folder, BASE, ADDED)
     writer = popen_pixseek(*index_args(folder, library, micro_model, "--workers", "1"),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     wait_for_first_commit(writer, library)
     searches = [cli("search", "a red circle", "-l", str(library), "-k", str(K), "--json") for _ in range(2)]
     second = cli(*index_args(folder, library, micro_model))
-    searcher, problems, done = Searcher(library), [], 0
+    problems, done = [], 0
     while writer.poll() is None:
         for s in (searcher, Searcher(library)):  # one kept open across the run, one opened fresh
             try:
