@@ -7,7 +7,8 @@ as the image and file rows that describe them, so a kill at any moment loses at 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select, update
@@ -17,24 +18,56 @@ from .catalog import vector_to_bytes
 from .reader import Outcome
 from .tables import Embedding, File, Image, utcnow
 
-
-def _file_row(s: Session, root_id: int, relpath: str) -> File | None:
-    return s.scalars(select(File).where(File.root_id == root_id, File.relpath == relpath)).one_or_none()
+IN_CHUNK = 500  # values per IN (...) query, well under SQLite's variable limit
 
 
-def _moved_row(s: Session, content_hash: str) -> File | None:
-    """A file of this content that went missing: the new path is where it moved to."""
-    return s.scalars(
-        select(File).where(File.content_hash == content_hash, File.status == "missing").limit(1)
-    ).one_or_none()
+@dataclass
+class _Known:
+    """The catalog rows a batch touches, fetched with a few IN queries instead of several per file."""
+
+    files: dict[tuple[int, str], File]  # (root id, relpath) -> row
+    missing: dict[str, list[File]]  # content hash -> rows of that content marked missing
+    images: dict[str, Image]  # content hash -> row
+    embedded: set[int]  # image ids that have a vector for the model
+
+    def moved_row(self, content_hash: str) -> File | None:
+        """A file of this content that went missing (and is not yet re-used in this batch)."""
+        rows = self.missing.get(content_hash, [])
+        while rows:
+            row = rows.pop(0)
+            if row.status == "missing":
+                return row
+        return None
 
 
-def _image(s: Session, outcome: Outcome) -> Image:
-    found = s.scalars(select(Image).where(Image.content_hash == outcome.content_hash)).one_or_none()
-    if found is not None:
-        return found
+def _chunks(values: list) -> Iterator[list]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _known(s: Session, root_ids: dict[str, int], model_id: int, outcomes: Sequence[Outcome]) -> _Known:
+    known = _Known({}, {}, {}, set())
+    paths: dict[int, list[str]] = {}
+    for o in outcomes:
+        paths.setdefault(root_ids[str(o.file.root)], []).append(o.file.relpath)
+    for root_id, relpaths in paths.items():
+        for chunk in _chunks(relpaths):
+            rows = s.scalars(select(File).where(File.root_id == root_id, File.relpath.in_(chunk)))
+            known.files.update({(root_id, row.relpath): row for row in rows})
+    for chunk in _chunks(sorted({o.content_hash for o in outcomes if o.content_hash})):
+        missing = select(File).where(File.content_hash.in_(chunk), File.status == "missing").order_by(File.id)
+        for row in s.scalars(missing):
+            known.missing.setdefault(row.content_hash, []).append(row)
+        known.images.update({i.content_hash: i for i in s.scalars(select(Image).where(Image.content_hash.in_(chunk)))})
+    for chunk in _chunks([i.id for i in known.images.values()]):
+        query = select(Embedding.image_id).where(Embedding.model_id == model_id, Embedding.image_id.in_(chunk))
+        known.embedded.update(s.scalars(query))
+    return known
+
+
+def _image_row(outcome: Outcome) -> Image:
     meta = outcome.decoded.meta
-    image = Image(
+    return Image(
         content_hash=outcome.content_hash,
         width=meta.width,
         height=meta.height,
@@ -47,18 +80,27 @@ def _image(s: Session, outcome: Outcome) -> Image:
         orientation=meta.orientation,
         phash=meta.phash,
     )
-    s.add(image)
-    s.flush()
-    return image
 
 
-def _place(s: Session, root_id: int, outcome: Outcome) -> tuple[File, str]:
+def _add_images(s: Session, known: _Known, outcomes: Sequence[Outcome]) -> None:
+    """Insert the batch's new images in one flush, so their ids exist for the file and vector rows."""
+    new = {}
+    for o in outcomes:
+        if o.error is None and o.content_hash not in known.images and o.content_hash not in new:
+            new[o.content_hash] = _image_row(o)
+    if new:
+        s.add_all(new.values())
+        s.flush()
+        known.images.update(new)
+
+
+def _place(s: Session, known: _Known, root_id: int, outcome: Outcome) -> tuple[File, str]:
     """The row for this path: existing, a moved one re-pointed here, or new; and how it came."""
     f = outcome.file
-    row = _file_row(s, root_id, f.relpath)
+    row = known.files.get((root_id, f.relpath))
     if row is not None:
         return row, "changed"
-    moved = _moved_row(s, outcome.content_hash) if outcome.content_hash else None
+    moved = known.moved_row(outcome.content_hash) if outcome.content_hash else None
     if moved is not None:
         moved.root_id, moved.relpath = root_id, f.relpath
         return moved, "moved"
@@ -73,19 +115,21 @@ def write_batch(
     """Record a batch of outcomes (with vectors for decoded ones); returns counts by kind. Caller commits."""
     counts: Counter = Counter()
     now = utcnow()
+    known = _known(s, root_ids, model_id, [o for o, _ in items])
+    _add_images(s, known, [o for o, _ in items])
     for outcome, vector in items:
-        row, how = _place(s, root_ids[str(outcome.file.root)], outcome)
+        row, how = _place(s, known, root_ids[str(outcome.file.root)], outcome)
         row.size, row.mtime_ns, row.last_seen = outcome.file.size, outcome.file.mtime_ns, now
         row.content_hash = outcome.content_hash
         if outcome.error is not None:
             row.status, row.error, row.image_id = "failed", outcome.error, None
             counts["failed"] += 1
             continue
-        image = _image(s, outcome)
+        image = known.images[outcome.content_hash]
         row.status, row.error, row.image_id = "ok", None, image.id
-        if vector is not None and s.get(Embedding, (image.id, model_id)) is None:
+        if vector is not None and image.id not in known.embedded:
             s.add(Embedding(image_id=image.id, model_id=model_id, vector=vector_to_bytes(vector)))
-            s.flush()  # a second copy of this content later in the batch must see the vector
+            known.embedded.add(image.id)  # a second copy of this content later in the batch reuses it
             counts["indexed"] += 1
         else:  # content the library already holds: no decode, no model call
             counts[{"moved": "moved", "new": "duplicates"}.get(how, "unchanged")] += 1
