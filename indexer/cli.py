@@ -211,6 +211,10 @@ def index_command(
     model: ModelOption = "tiny-shapes",
     runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    gpus: Annotated[
+        str | None, typer.Option(help="Spread over GPUs, one process each: all, a count, or indices like 0,1.")
+    ] = None,
+    gpu_decode: Annotated[str, typer.Option(help="Decode large JPEGs on the GPU too: auto, on or off.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
     workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
@@ -260,11 +264,13 @@ def index_command(
         file_time_limit=file_time_limit,
         engine=engine,
         ray_address=ray_address,
+        gpu_decode=gpu_decode,
         **({} if workers is None else {"workers": workers}),
     )
     with reported():
         if db:
             use_database(library_path(library), db)
+        settings = _with_gpus(settings, gpus, device)
         if as_json:
             summary = index(roots, library, model, settings)
         else:
@@ -284,6 +290,20 @@ def index_command(
         typer.echo(f"{counts} in {summary.seconds:.1f} s")
     if strict and summary.failed:
         raise typer.Exit(1)
+
+
+def _with_gpus(settings, gpus: str | None, device: str):
+    """Settings for --gpus: its devices (one: that device; several: one process each)."""
+    import dataclasses
+
+    from .gpu_shards import GpuSpecError, resolve_gpus, visible_gpus
+
+    if gpus is None:
+        return settings
+    if device != "auto":
+        raise GpuSpecError(gpus, "give --gpus or --device, not both")
+    devices = resolve_gpus(gpus, visible_gpus())
+    return dataclasses.replace(settings, device=devices[0], gpus=devices if len(devices) > 1 else ())
 
 
 def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> None:

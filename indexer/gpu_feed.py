@@ -34,6 +34,7 @@ SHARE_STEP_UP, SHARE_STEP_DOWN = 0.1, 0.05
 WAIT_FRACTION = 0.05  # main-thread share of a batch spent waiting on workers above which CPU decode is short
 INITIAL_SHARE = 0.5  # of JPEGs sent to the GPU before the load is known
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
+READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
 
 
 @dataclass
@@ -227,6 +228,27 @@ class Feed:
         return self.stages + self.finisher.stages
 
 
+class ReadAhead:
+    """The files to read, handed to the reader pool at most `limit` ahead of the results consumed, so
+    the GPU/CPU routing of each file is decided close to when its batch is formed."""
+
+    def __init__(self, files: Sequence, limit: int):
+        self.files, self.free, self.stopped = files, threading.Semaphore(limit), False
+
+    def __iter__(self):
+        for file in self.files:
+            while not self.free.acquire(timeout=0.1):
+                if self.stopped:  # the pool's task thread must not block forever when the run stops
+                    return
+            yield file
+
+    def consumed(self) -> None:
+        self.free.release()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
 def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
     """The GPU path of one index run (`run`: pipeline._Run): read, decode on both sides, encode, write."""
     import dataclasses
@@ -235,17 +257,22 @@ def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) 
     from .reader import read_all
 
     share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
-    read = dataclasses.replace(read, gpu_share=share)
+    read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
     feed = Feed(run.loaded_encoder, run.settings.batch_size, share, lambda items: run.write(root_ids, items))
+    ahead = ReadAhead(todo, READ_AHEAD_BATCHES * run.settings.batch_size)
+    results = read_all(ahead, run.known_hashes(), read, workers)
 
     def progress() -> None:
+        ahead.consumed()
         run.state.done += 1
         run.state.images = feed.counts["gpu"] + feed.counts["cpu"]
         run.report()
 
     try:
-        feed.consume(read_all(todo, run.known_hashes(), read, workers), progress)
+        feed.consume(results, progress)
     finally:
+        ahead.stop()
+        results.close()
         run.stages.update(feed.close())
         run.decoded_on.update(feed.counts)
 

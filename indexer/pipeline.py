@@ -51,6 +51,7 @@ class IndexSettings:
     gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.gpu_feed): auto (on cuda), on, off
     engine: str = "local"  # local: this process and its workers; ray: Ray Data (indexer.ray_engine)
     ray_address: str | None = None  # with engine="ray": a running cluster; None starts a local one
+    gpus: tuple[str, ...] = ()  # two or more: one process per device, one writer (indexer.gpu_shards)
 
 
 @dataclass
@@ -229,6 +230,10 @@ def _index_roots(run: _Run, paths: list[Path]) -> None:
 
         gpus = 1.0 if settings.device.startswith("cuda") else 0.0
         ray_run(run, todo, root_ids, read, RaySettings(settings.ray_address, max(1, settings.workers), 1, gpus))
+    elif len(settings.gpus) > 1:
+        from .gpu_shards import shard_run
+
+        shard_run(run, todo, root_ids, read, settings.gpus)
     elif uses_gpu_feed(settings):
         from .gpu_feed import feed_run
 

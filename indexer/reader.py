@@ -34,6 +34,7 @@ class ReadSettings:
     # GPU path (indexer.gpu_feed): a shared multiprocessing.Value, the fraction of JPEGs handed over
     # undecoded; None: every file is decoded here.
     gpu_share: object = None
+    gpu_min_pixels: int = 0  # smaller JPEGs are decoded here; the GPU path sets gpu_decode.GPU_MIN_PIXELS
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _read(file: FoundFile) -> Outcome | JpegJob:
         return Outcome(file, digest, None, None)
     s = _settings
     if s.gpu_share is not None and int(digest[:8], 16) < s.gpu_share.value * 2**32:
-        job = probe(file, data, digest, s.max_pixels)
+        job = probe(file, data, digest, s.max_pixels, s.gpu_min_pixels)
         if job is not None:
             return job
     try:

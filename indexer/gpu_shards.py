@@ -1,0 +1,152 @@
+"""`--gpus`: one index run spread over several devices, one process per device, one writer.
+
+The files to read are dealt round-robin into one shard per device. Each shard runs in its own
+(spawned) process: its own reader workers, its own encoder on its device, the GPU path's feed
+(indexer.gpu_feed). Instead of writing, a shard sends each finished batch of (outcome, vector) pairs
+to this process, whose single writer records them exactly as a one-device run would (the catalog
+and vectors are the same). A shard that fails or dies stops the run with ShardFailed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import queue
+from collections.abc import Sequence
+
+from .errors import PixseekError
+from .reader import Outcome
+
+POLL_S = 1.0  # how often the writer looks for dead shards while it waits
+
+
+class GpuSpecError(PixseekError):
+    def __init__(self, spec: str, reason: str):
+        self.spec, self.reason = spec, reason
+        super().__init__(f"--gpus {spec}: {reason}")
+
+
+class ShardFailed(PixseekError):
+    def __init__(self, device: str, reason: str):
+        self.device, self.reason = device, reason
+        super().__init__(f"the indexing process on {device} failed: {reason}")
+
+
+def resolve_gpus(spec: str, visible: int) -> tuple[str, ...]:
+    """Devices for --gpus: 'all', a count ('2'), or indices ('0,2'); `visible`: GPUs this machine has."""
+    if visible < 1:
+        raise GpuSpecError(spec, "this machine's torch build sees no GPU")
+    text = spec.strip().lower()
+    if text == "all":
+        return tuple(f"cuda:{i}" for i in range(visible))
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise GpuSpecError(spec, "use all, a number of GPUs, or GPU indices such as 0,1")
+    if len(parts) == 1:
+        count = int(parts[0])
+        if not 1 <= count <= visible:
+            raise GpuSpecError(spec, f"asks for {count} GPUs; this machine has {visible}")
+        return tuple(f"cuda:{i}" for i in range(count))
+    indices = [int(p) for p in parts]
+    if len(set(indices)) != len(indices) or max(indices) >= visible:
+        raise GpuSpecError(spec, f"indices must be distinct and below {visible} (the GPUs this machine has)")
+    return tuple(f"cuda:{i}" for i in indices)
+
+
+def visible_gpus() -> int:
+    from .encoder import installed
+
+    if not installed("torch"):
+        return 0
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def _portable(items: list[tuple[Outcome, object]]) -> list[tuple[Outcome, object]]:
+    """Items without their CPU crops (not needed by the writer; 150 KB each through the queue)."""
+    from .gpu_decode import NO_CROP
+
+    out = []
+    for outcome, vector in items:
+        if outcome.decoded is not None:
+            outcome = dataclasses.replace(outcome, decoded=dataclasses.replace(outcome.decoded, crop=NO_CROP))
+        out.append((outcome, vector))
+    return out
+
+
+def _shard(index: int, device: str, model: str, settings, files, known, read, workers: int, out) -> None:
+    """One shard's process: read, decode, encode on `device`; finished batches go to `out`."""
+    try:
+        from . import gpu_decode
+        from .gpu_feed import INITIAL_SHARE, READ_AHEAD_BATCHES, Feed, ReadAhead
+        from .loading import load_encoder
+        from .reader import read_all
+
+        def load():
+            s = settings
+            return load_encoder(model, runtime=s.runtime, device=device, dtype=s.dtype, batch_size=s.batch_size)
+
+        share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
+        read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
+        feed = Feed(load, settings.batch_size, share, lambda items: out.put(("items", index, _portable(items))))
+        ahead = ReadAhead(files, READ_AHEAD_BATCHES * settings.batch_size)
+        results = read_all(ahead, known, read, workers)
+        try:
+            feed.consume(results, ahead.consumed)
+        finally:
+            ahead.stop()
+            results.close()
+            stages = feed.close()
+        out.put(("done", index, {"stages": dict(stages), "decoded_on": dict(feed.counts)}))
+    except BaseException as exc:  # noqa: BLE001 - reported to the writer process, which raises ShardFailed
+        out.put(("error", index, f"{type(exc).__name__}: {' '.join(str(exc).split())}"))
+
+
+def shard_run(run, todo: Sequence, root_ids: dict[str, int], read, devices: Sequence[str]) -> None:
+    """Index `todo` over `devices` (run: pipeline._Run); this process writes every batch."""
+    if not todo:
+        return  # nothing new: no process, no model load
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
+    out = context.Queue(maxsize=4 * len(devices))
+    known, workers = run.known_hashes(), max(1, run.settings.workers // len(devices))
+    processes = [
+        context.Process(
+            target=_shard,
+            args=(i, device, str(run.ref.path), run.settings, todo[i :: len(devices)], known, read, workers, out),
+            name=f"pixseek-shard-{i}",
+        )
+        for i, device in enumerate(devices)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        _collect(run, root_ids, out, processes, devices)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _collect(run, root_ids: dict[str, int], out, processes, devices: Sequence[str]) -> None:
+    running = set(range(len(processes)))
+    while running:
+        try:
+            kind, index, payload = out.get(timeout=POLL_S)
+        except queue.Empty:
+            for i in list(running):
+                if not processes[i].is_alive():
+                    raise ShardFailed(devices[i], f"the process ended with exit code {processes[i].exitcode}") from None
+            continue
+        if kind == "error":
+            raise ShardFailed(devices[index], payload)
+        if kind == "done":
+            running.discard(index)
+            run.stages.update({f"{k}_all_shards": v for k, v in payload["stages"].items()})
+            run.decoded_on.update(payload["decoded_on"])
+            continue
+        run.write(root_ids, payload)
+        run.state.done += len(payload)
+        run.state.images += sum(o.decoded is not None for o, _ in payload)
+        run.report()

@@ -1,0 +1,178 @@
+"""The GPU path of `pixseek index` (indexer.gpu_feed / gpu_decode / gpu_shards), run on the CPU.
+
+torchvision's CPU JPEG decoder stands in for nvJPEG (the same code with device "cpu"); "devices"
+for --gpus are CPU processes. What is checked is the logic: which files go where, what happens to a
+file the device decoder refuses, and that every path writes the catalog and vectors the CPU path does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+pytest.importorskip("torchvision")
+
+import indexer.gpu_decode as gpu_decode  # noqa: E402
+import indexer.gpu_feed as gpu_feed  # noqa: E402
+from indexer.decode import decode_bytes  # noqa: E402
+from indexer.gpu_shards import GpuSpecError, resolve_gpus  # noqa: E402
+from indexer.pipeline import IndexSettings, index  # noqa: E402
+from indexer.reader import ReadSettings, read_all  # noqa: E402
+from indexer.scan import FoundFile  # noqa: E402
+from ui.cli import app  # noqa: E402
+
+ORIENTATION = 0x0112
+
+
+def photos(folder: Path) -> Path:
+    """JPEGs in every EXIF orientation, a grey JPEG, a CMYK JPEG, PNGs and a truncated JPEG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    for i in range(12):
+        pixels = np.kron(rng.integers(0, 256, (6 + i % 3, 8, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+        exif = Image.Exif()
+        exif[ORIENTATION] = i % 8 + 1
+        Image.fromarray(pixels).save(folder / f"photo{i:02d}.jpg", quality=92, exif=exif)
+    Image.fromarray(rng.integers(0, 256, (40, 56), dtype=np.uint8)).save(folder / "grey.jpg")
+    Image.new("CMYK", (48, 40), (10, 200, 30, 5)).save(folder / "cmyk.jpg")
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (30, 50, 3), dtype=np.uint8)).save(folder / f"flat{i}.png")
+    (folder / "truncated.jpg").write_bytes((folder / "photo00.jpg").read_bytes()[:300])
+    return folder
+
+
+def catalog(library: Path) -> list[tuple]:
+    with sqlite3.connect(library / "catalog.sqlite") as db:
+        return db.execute(
+            "SELECT f.relpath, f.status, f.error, i.width, i.height, i.format, i.orientation, i.phash, e.vector "
+            "FROM files f LEFT JOIN images i ON i.id = f.image_id LEFT JOIN embeddings e ON e.image_id = i.id "
+            "ORDER BY f.relpath"
+        ).fetchall()
+
+
+def same_library(a: list[tuple], b: list[tuple], min_cosine: float, max_phash_bits: int) -> None:
+    assert [row[:7] for row in a] == [row[:7] for row in b]
+    for x, y in zip(a, b, strict=True):
+        if x[8] is not None:
+            u, v = np.frombuffer(x[8], np.float32), np.frombuffer(y[8], np.float32)
+            assert float(u @ v) >= min_cosine, x[0]
+            assert bin(int(x[7], 16) ^ int(y[7], 16)).count("1") <= max_phash_bits, x[0]
+
+
+def every_jpeg_to_the_device(monkeypatch) -> None:
+    """Route every RGB/grey JPEG to the device decoder, whatever its size and the load."""
+    monkeypatch.setattr(gpu_decode, "GPU_MIN_PIXELS", 0)
+    monkeypatch.setattr(gpu_feed, "INITIAL_SHARE", 1.0)
+    monkeypatch.setattr(gpu_feed, "SHARE_STEP_DOWN", 0.0)
+
+
+def settings(**kwargs) -> IndexSettings:
+    return IndexSettings(**{"runtime": "torch", "device": "cpu", "batch_size": 4, "workers": 2, **kwargs})
+
+
+def found(folder: Path) -> list[FoundFile]:
+    return [FoundFile(folder, p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())]
+
+
+def test_only_rgb_and_grey_jpegs_are_handed_to_the_device_undecoded(tmp_path):
+    folder = photos(tmp_path / "photos")
+    share = multiprocessing.get_context("fork").Value("d", 1.0, lock=False)
+    read = ReadSettings(32, gpu_share=share, gpu_min_pixels=0)
+    routed = {r.file.relpath: type(r).__name__ for r in read_all(found(folder), frozenset(), read, workers=2)}
+    assert {name for name, kind in routed.items() if kind == "JpegJob"} == {f"photo{i:02d}.jpg" for i in range(12)} | {
+        "grey.jpg"
+    }
+    share.value = 0.0
+    assert {type(r).__name__ for r in read_all(found(folder), frozenset(), read, workers=2)} == {"Outcome"}
+
+
+def test_small_jpegs_stay_on_the_cpu_workers(tmp_path):
+    folder = photos(tmp_path / "photos")
+    share = multiprocessing.get_context("fork").Value("d", 1.0, lock=False)
+    read = ReadSettings(32, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
+    assert {type(r).__name__ for r in read_all(found(folder), frozenset(), read, workers=0)} == {"Outcome"}
+
+
+def test_a_jpeg_the_device_decoder_refuses_is_decoded_on_the_cpu(tmp_path, micro_model, monkeypatch):
+    folder = photos(tmp_path / "photos")
+    refused = folder / "photo03.jpg"
+    real = gpu_decode.decode_many
+
+    def refusing(datas, device):
+        return [None if d == refused.read_bytes() else x for d, x in zip(datas, real(datas, device), strict=True)]
+
+    monkeypatch.setattr(gpu_decode, "decode_many", refusing)
+    every_jpeg_to_the_device(monkeypatch)
+    summary = index([folder], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert summary.decoded_on["gpu"] == 12  # 12 of the 13 RGB/grey JPEGs; photo03 went to the CPU
+    row = next(r for r in catalog(tmp_path / "lib") if r[0] == "photo03.jpg")
+    assert row[1] == "ok" and row[7] == decode_bytes(refused.read_bytes(), "x", 32).meta.phash
+
+
+def test_device_decoded_jpegs_give_the_cpu_paths_rows_and_vectors(tmp_path, micro_model, monkeypatch):
+    folder = photos(tmp_path / "photos")
+    cpu = index([folder], tmp_path / "cpu", str(micro_model), settings(gpu_decode="off"))
+    every_jpeg_to_the_device(monkeypatch)
+    gpu = index([folder], tmp_path / "gpu", str(micro_model), settings(gpu_decode="on", workers=0))
+    assert gpu.decoded_on["gpu"] == 13 and gpu.indexed == cpu.indexed == 17 and gpu.failed == cpu.failed == 1
+    same_library(catalog(tmp_path / "cpu"), catalog(tmp_path / "gpu"), min_cosine=0.999, max_phash_bits=6)
+
+
+def test_sharded_run_over_two_devices_gives_the_one_process_catalog_and_vectors(tmp_path, micro_model):
+    folder = photos(tmp_path / "photos")
+    index([folder], tmp_path / "one", str(micro_model), settings(gpu_decode="on"))
+    summary = index([folder], tmp_path / "two", str(micro_model), settings(gpus=("cpu", "cpu")))
+    assert summary.indexed == 17 and summary.failed == 1
+    same_library(catalog(tmp_path / "one"), catalog(tmp_path / "two"), min_cosine=0.99999, max_phash_bits=0)
+    again = index([folder], tmp_path / "two", str(micro_model), settings(gpus=("cpu", "cpu")))
+    assert again.unchanged == 18 and again.indexed == 0  # the truncated file is unchanged too
+
+
+def test_batches_launch_when_full_and_the_share_follows_the_waits():
+    written: list = []
+    share = multiprocessing.get_context("fork").Value("d", 0.5, lock=False)
+    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=share, sink=written.extend)
+    feed.waited, feed.batch_started = 1.0, feed.batch_started - 1.0  # all of the last batch spent waiting
+    feed._steer()
+    assert share.value == pytest.approx(0.6)
+    feed._steer()  # no wait at all
+    assert share.value == pytest.approx(0.55)
+    feed.close()
+    assert isinstance(feed.stages, Counter)
+
+
+@pytest.mark.parametrize(
+    ("spec", "visible", "devices"),
+    [("all", 2, ("cuda:0", "cuda:1")), ("1", 4, ("cuda:0",)), ("1,3", 4, ("cuda:1", "cuda:3"))],
+)
+def test_gpus_option_names_the_devices(spec, visible, devices):
+    assert resolve_gpus(spec, visible) == devices
+
+
+@pytest.mark.parametrize(
+    ("spec", "visible", "message"),
+    [
+        ("all", 0, "--gpus all: this machine's torch build sees no GPU"),
+        ("3", 2, "--gpus 3: asks for 3 GPUs; this machine has 2"),
+        ("0,0", 2, "--gpus 0,0: indices must be distinct and below 2"),
+        ("first", 2, "--gpus first: use all, a number of GPUs, or GPU indices such as 0,1"),
+    ],
+)
+def test_bad_gpus_option_says_why(spec, visible, message):
+    with pytest.raises(GpuSpecError, match="^" + message.replace("(", r"\(")):
+        resolve_gpus(spec, visible)
+
+
+def test_cli_refuses_gpus_with_device_and_unknown_gpu_decode(tmp_path):
+    runner = CliRunner()
+    both = runner.invoke(app, ["index", str(tmp_path), "-l", str(tmp_path / "lib"), "--gpus", "all", "--device", "cpu"])
+    assert both.exit_code == 2 and both.stderr.strip() == "error: --gpus all: give --gpus or --device, not both"
+    bad = runner.invoke(app, ["index", str(tmp_path), "-l", str(tmp_path / "lib"), "--gpu-decode", "maybe"])
+    assert bad.exit_code == 2 and "unknown gpu_decode 'maybe'; use auto, on or off" in bad.stderr
