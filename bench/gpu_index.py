@@ -1,6 +1,6 @@
 """End-to-end `pixseek index` images/s on a GPU with the full ViT-g/14 (random weights), against timm.
 
-    python bench/gpu_index.py --work /tmp/gpu-bench --generate            # photo-like JPEG sets + model dir
+    python bench/gpu_index.py --work /tmp/gpu-bench --generate all        # photo-like JPEG sets + model dir
     python bench/gpu_index.py --work /tmp/gpu-bench --card "NVIDIA H100 80GB HBM3"
 
 Sets: `small` (500x375) and `large` (4000x3000, about 3-5 MB at quality 90; a quarter carry EXIF
@@ -248,7 +248,8 @@ def crop_agreement(work: Path, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/gpu-bench"))
-    parser.add_argument("--generate", action="store_true", help="only write the image sets and the model")
+    parser.add_argument("--generate", choices=("all", "sets", "model"), help="only write the image sets and/or model")
+    parser.add_argument("--phases", nargs="*", help="run only these phases (default: all)")
     parser.add_argument("--small", type=int, default=20000)
     parser.add_argument("--large", type=int, default=1500)
     parser.add_argument("--arch", default="vit-g-14")
@@ -262,10 +263,12 @@ def main() -> None:
         result = {s: index_set(args.work, s, args.work / "model", args, "on") for s in SETS}
         print(json.dumps(result))
         return
-    if args.generate:
+    if args.generate in ("all", "sets"):
         info = generate(args.work, {"small": args.small, "large": args.large})
-        write_model(args.work, args.arch)
         (args.work / "sets.json").write_text(json.dumps(info))
+    if args.generate in ("all", "model"):
+        write_model(args.work, args.arch)
+    if args.generate:
         return
     result = {"model": f"{args.arch} (random weights)", "machine": machine(args.card), "batch_size": args.batch_size}
     result["sets"] = json.loads((args.work / "sets.json").read_text())
@@ -279,6 +282,8 @@ def main() -> None:
         "small_cpu_decode_only": lambda: index_set(args.work, "small", args.work / "model", args, "off"),
     }
     for key, phase in phases.items():
+        if args.phases and key not in args.phases:
+            continue
         if time.perf_counter() - started > args.budget:
             result[key] = "skipped: out of time"
             continue
@@ -287,10 +292,10 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - one failed phase must not lose the others' figures
             result[key] = f"failed: {type(exc).__name__}: {exc}"
         print(key, json.dumps(result[key]), flush=True)
-    anchor = result["timm_vit_giant_patch14_clip_224_bf16_images_per_s"]
+    anchor = result.get("timm_vit_giant_patch14_clip_224_bf16_images_per_s")
     for name in ("small", "large", "small_cpu_decode_only"):
         for key in ("images_per_s", "images_per_s_steady"):
-            if isinstance(result[name], dict) and result[name][key] and isinstance(anchor, float):
+            if isinstance(result.get(name), dict) and result[name][key] and isinstance(anchor, float):
                 result[name][f"{key}_vs_timm"] = round(result[name][key] / anchor, 3)
     emit(slug("gpu_index", args.arch, f"bs{args.batch_size}", args.card), result)
 
