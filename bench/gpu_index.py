@@ -277,8 +277,8 @@ def main() -> None:
         "timm_vit_giant_patch14_clip_224_bf16_images_per_s": lambda: timm_anchor(args.batch_size, 8),
         "crops": lambda: crop_agreement(args.work, 32),
         "decode_bounds": lambda: decode_bounds(args.work, 256),
-        "small": lambda: index_set(args.work, "small", args.work / "model", args),
         "large": lambda: index_set(args.work, "large", args.work / "model", args),
+        "small": lambda: index_set(args.work, "small", args.work / "model", args),
         "small_cpu_decode_only": lambda: index_set(args.work, "small", args.work / "model", args, "off"),
     }
     for key, phase in phases.items():
