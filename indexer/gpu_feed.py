@@ -251,8 +251,18 @@ class ReadAhead:
         self.stopped = True
 
 
-def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
-    """The GPU path of one index run (`run`: pipeline._Run): read, decode on both sides, encode, write."""
+def feed_files(
+    files: Sequence,
+    known: frozenset,
+    read,
+    workers: int,
+    load_encoder,
+    batch_size: int,
+    sink: Sink,
+    on_item: Callable[[Feed], None] = lambda feed: None,
+) -> tuple[Counter, Counter]:
+    """Read `files` in `workers` processes and encode them through a Feed; returns (stage seconds,
+    images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result."""
     import dataclasses
     import multiprocessing
 
@@ -260,23 +270,35 @@ def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) 
 
     share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
-    feed = Feed(run.loaded_encoder, run.settings.batch_size, share, lambda items: run.write(root_ids, items))
-    ahead = ReadAhead(todo, READ_AHEAD_BATCHES * run.settings.batch_size)
-    results = read_all(ahead, run.known_hashes(), read, workers)
+    feed = Feed(load_encoder, batch_size, share, sink)
+    ahead = ReadAhead(files, READ_AHEAD_BATCHES * batch_size)
+    results = read_all(ahead, known, read, workers)
 
-    def progress() -> None:
+    def consumed() -> None:
         ahead.consumed()
+        on_item(feed)
+
+    try:
+        feed.consume(results, consumed)
+    finally:
+        ahead.stop()
+        results.close()
+        stages = feed.close()
+    return stages, feed.counts
+
+
+def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
+    """The GPU path of one index run (`run`: pipeline._Run): read, decode on both sides, encode, write."""
+
+    def progress(feed: Feed) -> None:
         run.state.done += 1
         run.state.images = feed.counts["gpu"] + feed.counts["cpu"]
         run.report()
 
-    try:
-        feed.consume(results, progress)
-    finally:
-        ahead.stop()
-        results.close()
-        run.stages.update(feed.close())
-        run.decoded_on.update(feed.counts)
+    batch, sink = run.settings.batch_size, lambda items: run.write(root_ids, items)
+    stages, counts = feed_files(todo, run.known_hashes(), read, workers, run.loaded_encoder, batch, sink, progress)
+    run.stages.update(stages)
+    run.decoded_on.update(counts)
 
 
 class _Timed:

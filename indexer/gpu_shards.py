@@ -78,27 +78,18 @@ def _portable(items: list[tuple[Outcome, object]]) -> list[tuple[Outcome, object
 def _shard(index: int, device: str, model: str, settings, files, known, read, workers: int, out) -> None:
     """One shard's process: read, decode, encode on `device`; finished batches go to `out`."""
     try:
-        from . import gpu_decode
-        from .gpu_feed import INITIAL_SHARE, READ_AHEAD_BATCHES, Feed, ReadAhead
+        from .gpu_feed import feed_files
         from .loading import load_encoder
-        from .reader import read_all
 
         def load():
             s = settings
             return load_encoder(model, runtime=s.runtime, device=device, dtype=s.dtype, batch_size=s.batch_size)
 
-        share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
-        read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
-        feed = Feed(load, settings.batch_size, share, lambda items: out.put(("items", index, _portable(items))))
-        ahead = ReadAhead(files, READ_AHEAD_BATCHES * settings.batch_size)
-        results = read_all(ahead, known, read, workers)
-        try:
-            feed.consume(results, ahead.consumed)
-        finally:
-            ahead.stop()
-            results.close()
-            stages = feed.close()
-        out.put(("done", index, {"stages": dict(stages), "decoded_on": dict(feed.counts)}))
+        def sink(items) -> None:
+            out.put(("items", index, _portable(items)))
+
+        stages, counts = feed_files(files, known, read, workers, load, settings.batch_size, sink)
+        out.put(("done", index, {"stages": dict(stages), "decoded_on": dict(counts)}))
     except BaseException as exc:  # noqa: BLE001 - reported to the writer process, which raises ShardFailed
         out.put(("error", index, f"{type(exc).__name__}: {' '.join(str(exc).split())}"))
 
