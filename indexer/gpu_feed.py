@@ -244,6 +244,12 @@ class ReadAhead:
                     return
             yield file
 
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        return self.files[index]  # the reader names a file whose worker died by its index
+
     def consumed(self) -> None:
         self.free.release()
 
