@@ -68,7 +68,7 @@ def test_a_link_planted_inside_the_quarantine_cannot_redirect_the_moved_files(od
 @pytest.mark.xfail(
     strict=True,
     reason="search/safe_paths.inside (the dedup helper's) reads a backslash in a Linux file name as a separator: "
-    "the export stops at that file with '..' refused, after writing part of the subset; reported",
+    "one such legal name gets the whole export refused ('..'); reported",
 )
 def test_an_export_of_a_file_named_with_backslashes_completes(odd_library):
     tmp_path, _, library = odd_library
