@@ -133,8 +133,9 @@ def rows(library: Path, table: str = "embeddings") -> int:
         return 0  # not created yet
 
 
-def wait_for_first_commit(proc: subprocess.Popen, library: Path) -> None:
+def wait_for_commit(proc: subprocess.Popen, library: Path, embeddings_before: int = 0) -> None:
+    """Wait until the run of `proc` has committed a batch (more embeddings than before); it must still run."""
     deadline = time.monotonic() + 120
-    while rows(library) == 0 and proc.poll() is None and time.monotonic() < deadline:
+    while rows(library) <= embeddings_before and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be stopped"

@@ -22,7 +22,7 @@ from .library_state import (
     run_pixseek,
     run_statuses,
     tree_hashes,
-    wait_for_first_commit,
+    wait_for_commit,
 )
 
 KILLS = 20
@@ -93,7 +93,7 @@ def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_mode
     hashes = tree_hashes(folder)
     args = index_args(folder, library, micro_model, "--workers", "1")
     proc = popen_pixseek(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_first_commit(proc, library)
+    wait_for_commit(proc, library)
     (os.killpg if whole_group else os.kill)(proc.pid, signum)
     try:
         _, err = proc.communicate(timeout=5)
