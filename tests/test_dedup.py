@@ -125,3 +125,32 @@ def test_the_semantic_tier_groups_one_picture_stored_in_two_lossless_formats(tmp
     (group,) = find_groups(tmp_path / "lib", DedupSettings(tiers=("semantic",), min_cosine=0.9999))
     assert {Path(m.path).name for m in group.members} == {"coffee.png", "coffee.bmp"}
     assert group.tier == "semantic" and group.distance < 1e-4 and "semantic (cosine 1.000" in group.why
+
+
+def test_the_semantic_tier_recovers_planted_pairs_through_a_library_ivf_pq_index(tmp_path):
+    from indexer.catalog import active_model, open_catalog, session
+    from indexer.library import fetch_vectors, indexed_ids, model_key, vectors_dir
+    from indexer.vectors import VectorIndex
+    from ui import shapes
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(320):  # 20 pictures stored twice (PNG and BMP: the same pixels), 300 others: PQ training needs 320
+        shapes.sample(i, 3).image.save(photos / f"{i:03d}.png")
+        if i < 20:
+            shapes.sample(i, 3).image.save(photos / f"{i:03d}.bmp")
+    # The bundled model: the random micro model maps many distinct shape images to one direction.
+    index([photos], tmp_path / "lib", "tiny-shapes", IndexSettings(workers=0))
+    engine = open_catalog(tmp_path / "lib")
+    with session(engine) as s:
+        model = active_model(s)
+        key, model_id, dim = model_key(model.name, model.weights_sha256), model.id, model.dim
+    ids = indexed_ids(engine, model_id)
+    forced = VectorIndex.open(vectors_dir(tmp_path / "lib", key), dim, flat_threshold=50)
+    forced.rebuild(ids, fetch_vectors(engine, model_id, dim)(ids), catalog_version=len(ids))
+    forced.save()
+    assert forced.kind == "ivfpq"
+    groups = find_groups(tmp_path / "lib", DedupSettings(tiers=("semantic",), min_cosine=0.9999))
+    pairs = {tuple(sorted(Path(m.path).stem for m in g.members)) for g in groups}
+    planted = {(f"{i:03d}", f"{i:03d}") for i in range(20)}
+    assert len(pairs & planted) / len(planted) >= 0.99 and len(pairs - planted) <= len(planted) // 100
