@@ -26,6 +26,7 @@ from .library_state import (
 )
 
 KILLS = 20
+IMAGES = 100  # for the SIGTERM / Ctrl-C runs: enough to be stopped mid-run after the first batch
 NEW_PER_ROUND = 6  # images added before each run, so every run has work to be killed in
 
 
@@ -89,7 +90,7 @@ def test_sigkill_at_20_seeded_moments_then_a_rerun_indexes_every_image_exactly_o
 def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_model, signum, whole_group, code, said):
     """`kill PID` reaches the main process only; Ctrl-C reaches the whole process group, workers included."""
     folder, library = tmp_path / "photos", tmp_path / "lib"
-    add_images(folder, 0, 160)
+    add_images(folder, 0, IMAGES)
     hashes = tree_hashes(folder)
     args = index_args(folder, library, micro_model, "--workers", "1")
     proc = popen_pixseek(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -106,10 +107,10 @@ def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_mode
         os.killpg(proc.pid, 0)  # no decode worker left behind
     assert run_statuses(library) == ["interrupted"]
     catalog = file_rows(library)
-    assert 0 < sum(r.status == "ok" for r in catalog.values()) < 160 and all(r.image_id for r in catalog.values())
+    assert 0 < sum(r.status == "ok" for r in catalog.values()) < IMAGES and all(r.image_id for r in catalog.values())
     done = run_pixseek(*args, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     a = agreement(library, micro_model)
-    assert sorted(a.index_ids) == sorted(a.wanted) and len(a.wanted) == 160 and duplicated(a) == 0
+    assert sorted(a.index_ids) == sorted(a.wanted) and len(a.wanted) == IMAGES and duplicated(a) == 0
     assert a.run_statuses == ["interrupted", "done"]
     assert tree_hashes(folder) == hashes
