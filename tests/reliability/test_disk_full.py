@@ -6,7 +6,6 @@ import errno
 import os
 import sqlite3
 from contextlib import contextmanager
-from itertools import count
 
 import pytest
 from sqlalchemy import event
@@ -24,12 +23,17 @@ BATCH = IndexSettings(workers=0, batch_size=4)
 
 @contextmanager
 def disk_full_after(embeddings: int):
-    """SQLite says "database or disk is full" on the embedding insert after the first `embeddings`."""
-    inserts = count()
+    """SQLite says "database or disk is full" on the embedding insert that goes past the first `embeddings`
+    rows (the writer inserts a batch's vectors in one executemany)."""
+    inserted = [0]
 
     def before_execute(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO embeddings") and next(inserts) >= embeddings:
+        if not statement.startswith("INSERT INTO embeddings"):
+            return
+        rows = len(parameters) if executemany else 1
+        if inserted[0] + rows > embeddings:
             raise sqlite3.OperationalError("database or disk is full")
+        inserted[0] += rows
 
     event.listen(Engine, "before_cursor_execute", before_execute)
     try:
