@@ -127,11 +127,28 @@ def read_all(
     context = multiprocessing.get_context("fork")
     slots = context.Array("q", [0, -1] * (workers + SPARE_SLOTS), lock=False)
     taken = context.Value("i", 0)
+    before = {child.pid for child in multiprocessing.active_children()}
     with plain_signals_for_children():
         pool = context.Pool(workers, initializer=_init_worker, initargs=(known, settings, slots, taken))
-    with pool:
+    try:
         # chunksize 1: a worker that dies loses only the file it was on, and that file is named.
         yield from _supervised(pool.imap_unordered(_read_numbered, enumerate(files), chunksize=1), files, slots)
+    finally:
+        _close(pool, before)
+
+
+def _close(pool, before: set[int]) -> None:
+    """Pool.terminate, then SIGKILL for workers its SIGTERM did not end. A replacement worker is forked by
+    the pool's own thread while the run's SIGTERM handler is set and other threads (Paddle's) may hold
+    locks: it can hang in C before it runs Python, where that handler would act, and terminate's join waits."""
+    stopper = threading.Thread(target=pool.terminate, daemon=True)
+    stopper.start()
+    stopper.join(timeout=TERMINATE_WAIT)
+    while stopper.is_alive():
+        for child in multiprocessing.active_children():
+            if child.pid not in before:  # this pool's workers, never a process started elsewhere
+                child.kill()
+        stopper.join(timeout=0.5)
 
 
 # --- workers that die ----------------------------------------------------------------------------------
@@ -141,6 +158,7 @@ def read_all(
 
 CRASHED = "the decoder process died on this file (a crash in an image library, or killed for memory)"
 SPARE_SLOTS = 64  # worker replacements before a slot is reused
+TERMINATE_WAIT = 3.0  # seconds Pool.terminate gets before its workers are killed
 _slots: Any = None  # shared int64 pairs (worker pid, index of the file it is on or -1)
 _slot = 0
 
