@@ -87,8 +87,8 @@ class Recipe:
                 if dedup
                 else None,
             )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise BadRecipe(f"not a pixseek recipe: {exc}") from None
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # RecursionError: nested too deep
+            raise BadRecipe(f"not a pixseek recipe: {type(exc).__name__}: {exc}") from None
 
 
 def _from_iso(key: str, value):

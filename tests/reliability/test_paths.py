@@ -65,11 +65,6 @@ def test_a_link_planted_inside_the_quarantine_cannot_redirect_the_moved_files(od
     assert not any(outside.iterdir()) and tree_hashes(photos) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search/safe_paths.inside (the dedup helper's) reads a backslash in a Linux file name as a separator: "
-    "one such legal name gets the whole export refused ('..'); reported",
-)
 def test_an_export_of_a_file_named_with_backslashes_completes(odd_library):
     tmp_path, _, library = odd_library
     result = CliRunner().invoke(app, ["export", "--library", str(library), "--to", str(tmp_path / "x"), "--as", "copy"])
