@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ CATALOG_FILE = "catalog.sqlite"
 URL_FILE = "catalog.url"  # a library whose catalog lives in a database server records its URL here
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # the checkout's, or site-packages'
 BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's write lock
+LOCK_RETRIES = 20  # opening a new catalog: immediate lock failures (deadlocks) tried again, ~10 s in all
 
 
 # --- opening and upgrading -------------------------------------------------------------------------
@@ -134,7 +136,7 @@ def open_catalog(library: Path | str, url: str | None = None) -> Engine:
     library.mkdir(parents=True, exist_ok=True)
     engine = create_catalog_engine(url or catalog_url(library))
     try:
-        _upgrade(engine)
+        _upgrade_when_unlocked(engine)
     except exc.DBAPIError as e:
         engine.dispose()
         raise CatalogError(f"{_where(engine)}: cannot open the catalog: {e.orig}") from e
@@ -142,6 +144,20 @@ def open_catalog(library: Path | str, url: str | None = None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def _upgrade_when_unlocked(engine: Engine) -> None:
+    """_upgrade, tried again when SQLite reports a lock at once. Two processes creating one new catalog can
+    both hold a read lock while switching it to WAL: SQLite sees the deadlock and fails one of them
+    immediately, without waiting out the busy timeout; a moment later the other has finished."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return _upgrade(engine)
+        except exc.OperationalError as e:
+            if "database is locked" not in str(e.orig) or attempt == LOCK_RETRIES - 1:
+                raise
+            engine.dispose()
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _upgrade(engine: Engine) -> None:
