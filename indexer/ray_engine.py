@@ -167,8 +167,8 @@ def _item(rows: dict, i: int, vector: np.ndarray) -> tuple[Outcome, np.ndarray |
     return outcome, (vector if decoded is not None else None)
 
 
-def ingest(run, path: Path, root_ids: dict[str, int]) -> int:
-    """Write a shard file's rows into the catalog (batch by batch), then delete it; returns rows."""
+def ingest(run, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
+    """Write a shard file's rows into the catalog (batch by batch), then delete it; returns their (root, relpath)."""
     from .catalog import get_or_add_root, session
 
     items = read_shard(path)
@@ -180,7 +180,7 @@ def ingest(run, path: Path, root_ids: dict[str, int]) -> int:
         run.write(root_ids, items[start : start + WRITE_BATCH])
     run.state.images += sum(v is not None for _, v in items)
     path.unlink()
-    return len(items)
+    return {(str(o.file.root), o.file.relpath) for o, _ in items}
 
 
 def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSettings, rs: RaySettings) -> None:
@@ -190,9 +190,8 @@ def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSett
     shard_dir.mkdir(exist_ok=True)
     done = set()
     for leftover in sorted(shard_dir.glob("*.parquet")):
-        done |= {(str(o.file.root), o.file.relpath) for o, _ in read_shard(leftover)}
         with run.timed("write"):
-            ingest(run, leftover, root_ids)
+            done |= ingest(run, leftover, root_ids)
     todo = [f for f in todo if (str(f.root), f.relpath) not in done]
     run.state.total = len(todo)
     if not todo:

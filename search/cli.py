@@ -26,6 +26,7 @@ MinWidthOption = Annotated[int | None, typer.Option(help="At least this many pix
 MinHeightOption = Annotated[int | None, typer.Option(help="At least this many pixels high.")]
 MaxWidthOption = Annotated[int | None, typer.Option(help="At most this many pixels wide.")]
 MaxHeightOption = Annotated[int | None, typer.Option(help="At most this many pixels high.")]
+StrictnessOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="With --relevant: 0 loose .. 1 strict.")]
 FormatsOption = Annotated[list[str] | None, typer.Option("--format", help="JPEG, PNG, HEIF, ... (repeatable).")]
 
 
@@ -73,7 +74,7 @@ def search_command(
     k: Annotated[int, typer.Option("-k", min=1, help="How many results.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many results (paging).")] = 0,
     relevant: Annotated[bool, typer.Option(help="Only the results that stand out for this query.")] = False,
-    strictness: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --relevant: 0 loose .. 1 strict.")] = 0.5,
+    strictness: StrictnessOption = 0.5,
     sort: Annotated[str, typer.Option(help=f"Order results by {', '.join(SORTS)}.")] = "score",
     under: UnderOption = None,
     after: AfterOption = None,

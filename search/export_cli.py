@@ -19,6 +19,7 @@ from .cli import (
     MaxWidthOption,
     MinHeightOption,
     MinWidthOption,
+    StrictnessOption,
     UnderOption,
     filters_from,
 )
@@ -39,7 +40,7 @@ def export_command(
     to: Annotated[Path, typer.Option("--to", help="The folder to write into (new or empty).")],
     query: Annotated[list[str] | None, typer.Option("--query", "-q", help="A search query (repeatable).")] = None,
     relevant: Annotated[bool, typer.Option(help="Only the hits that stand out for each query.")] = False,
-    strictness: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --relevant: 0 loose .. 1 strict.")] = 0.5,
+    strictness: StrictnessOption = 0.5,
     limit: Annotated[int, typer.Option(min=1, help="At most this many hits per query.")] = 1000,
     dedup: Annotated[bool, typer.Option("--dedup", help="Keep one image of each duplicate group.")] = False,
     diverse: Annotated[int | None, typer.Option(min=1, help="Keep this many, spread over the subset.")] = None,

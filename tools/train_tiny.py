@@ -73,9 +73,7 @@ def training_caption(sample, rng: np.random.Generator) -> str:
         bg = sample.background
         return form.format(bg=bg, a_bg=("an " if bg[0] in "aeiou" else "a ") + bg)
     if draw > 1 - PARTIAL_CAPTIONS:
-        groups: dict[tuple[str, str], list] = {}
-        for s in sample.shapes:
-            groups.setdefault((s.colour, s.kind), []).append(s)
+        groups = shapes.by_colour_and_kind(sample.shapes)
         if len(groups) > 1:
             keep = rng.choice(len(groups), int(rng.integers(1, len(groups))), replace=False)
             named = [s for i in sorted(keep) for s in list(groups.values())[i]]

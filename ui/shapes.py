@@ -310,11 +310,17 @@ def _join(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
-def caption(shapes: Sequence[Shape], background: str, rng: np.random.Generator) -> str:
-    """Return a true caption for these shapes, in a template chosen by rng; two in three name the background."""
+def by_colour_and_kind(shapes: Sequence[Shape]) -> dict[tuple[str, str], list[Shape]]:
+    """The shapes grouped by (colour, kind), in first-seen order: what one caption phrase describes."""
     groups: dict[tuple[str, str], list[Shape]] = {}
     for s in shapes:
         groups.setdefault((s.colour, s.kind), []).append(s)
+    return groups
+
+
+def caption(shapes: Sequence[Shape], background: str, rng: np.random.Generator) -> str:
+    """Return a true caption for these shapes, in a template chosen by rng; two in three name the background."""
+    groups = by_colour_and_kind(shapes)
     order = rng.permutation(len(groups))
     forms = BACKGROUND_FORMS if rng.random() < 0.65 else PLAIN_FORMS
     form = str(rng.choice(forms))
