@@ -3,12 +3,14 @@ with the next batch, results written by a separate thread.
 
 Reader workers (indexer.reader) read and hash every file; a JPEG whose hash falls under the shared
 `share` goes to the GPU as raw bytes (a JpegJob), everything else is decoded by the worker as on the
-CPU path. `Feed.add` gathers both kinds into a batch; `launch` decodes the jobs with nvJPEG, copies
-the CPU crops through pinned memory, and queues the vision tower, all asynchronously; a `Finisher`
-thread waits for each batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash)
-and hands `(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it).
-`share` follows the load: raised while the main thread waits on the CPU workers, lowered while it waits
-on the GPU. With device "cpu" the same code runs on torchvision's CPU decoder (tests).
+CPU path. `Feed.add` hands jobs to the device decoder threads (indexer.decode_threads) as they
+arrive and gathers their crops and the CPU crops into batches; `launch` copies the CPU crops through
+pinned memory and queues the vision tower, asynchronously; a `Finisher` thread waits for each
+batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
+`(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it). `share` follows the load:
+lowered while the device decoder is behind, raised while the main thread waits on the CPU workers and
+the device decoder has little to do. With device "cpu" the same code runs on torchvision's CPU
+decoder (tests).
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ import numpy as np
 
 from . import gpu_decode
 from .decode import decode_bytes
+from .decode_threads import CHUNK, Chunk, DecodeThreads
 from .encoder import l2_normalize
 from .errors import ImageError
 from .reader import Outcome
 
 Item = tuple[Outcome, "np.ndarray | None"]
 Sink = Callable[[list[Item]], None]
-SHARE_STEP_UP, SHARE_STEP_DOWN = 0.1, 0.05
-WAIT_FRACTION = 0.05  # main-thread share of a batch spent waiting on workers above which CPU decode is short
+SHARE_STEP = 0.02  # change of the share per steering window
+STEER_EVERY = 64  # reader results per steering window
+WAIT_FRACTION = 0.05  # share of a window spent waiting (on workers, or for the device decoder) that counts
+IDLE_DECODER_JOBS = 2 * CHUNK  # jobs in flight under which the device decoder has room for more
 # Share of large JPEGs sent to the GPU before the load is known: the measured decode bounds on an H100
 # host (GPU path 193/s, 15 CPU workers 99/s for 12 MP JPEGs) balance at 193 / (193 + 99) = 0.66.
 INITIAL_SHARE = 0.66
@@ -106,21 +111,26 @@ class Feed:
         import torch
 
         self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
-        self.encoder = None  # loaded at the first batch that needs the model: a re-run needs none
+        self.encoder = None  # loaded at the first result that needs the model: a re-run needs none
+        self.decoder: DecodeThreads | None = None
         self.stages: Counter = Counter()
         self.finisher = Finisher(sink, Counter())
         self.finisher.start()
         self.plain: list[Outcome] = []
         self.cpu: list[Outcome] = []
-        self.jobs: list[gpu_decode.JpegJob] = []
-        self.turn, self.waited, self.batch_started = 0, 0.0, time.perf_counter()
+        self.chunks: list[Chunk] = []  # decoded on the device, not yet in a batch
+        self.turn, self.seen, self.waited, self.blocked = 0, 0, 0.0, 0.0
+        self.window_started = time.perf_counter()
         self.counts: Counter = Counter()
 
     def _load(self) -> None:
         self.encoder = self.load_encoder()
         self.device, self.size = self.encoder.device, self.encoder.config.vision.image_size
         self.cuda = self.device.startswith("cuda")
+        if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
+            self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
+        self.decoder = DecodeThreads(self.size, self.device)
 
     def _host_buffer(self):
         torch = self.torch
@@ -140,63 +150,104 @@ class Feed:
                 break
             self.add(item)
             on_item()
-        self.launch()
+        self.drain()
 
     def add(self, item: Outcome | gpu_decode.JpegJob) -> None:
-        if isinstance(item, gpu_decode.JpegJob):
-            self.jobs.append(item)
+        is_job = isinstance(item, gpu_decode.JpegJob)
+        if self.encoder is None and (is_job or item.decoded is not None):
+            self._load()
+        if is_job:
+            self.decoder.submit(item)
         elif item.decoded is not None:
             self.cpu.append(item)
         else:
             self.plain.append(item)
-        if len(self.jobs) + len(self.cpu) >= self.batch_size or self.pending >= PENDING_LIMIT:
+        self._collect()
+        self.seen += 1
+        if self.seen >= STEER_EVERY:
+            self._steer()
+        if self.ready >= self.batch_size or len(self.plain) >= PENDING_LIMIT:
             self.launch()
 
     @property
-    def pending(self) -> int:
-        return len(self.plain) + len(self.cpu) + len(self.jobs)
+    def ready(self) -> int:
+        """Images decoded (on either side) and not yet in a batch."""
+        return len(self.cpu) + sum(len(c.jobs) for c in self.chunks)
+
+    def _collect(self, wait: bool = False) -> None:
+        """Take the device decoder's finished chunks; what it refused is decoded here, as a worker would."""
+        if self.decoder is None:
+            return
+        for chunk in self.decoder.take(wait):
+            for outcome in map(self._on_cpu, chunk.refused):
+                (self.cpu if outcome.decoded is not None else self.plain).append(outcome)
+            if chunk.jobs:
+                self.chunks.append(chunk)
+
+    def drain(self) -> None:
+        """Launch everything still pending once the readers are done."""
+        self._collect(wait=True)
+        while self.plain or self.ready:
+            self.launch()
 
     def launch(self) -> None:
-        """Queue the pending batch on the device and hand it to the finisher."""
-        if not self.pending:
+        """Queue one batch (at most batch_size images) on the device and hand it to the finisher."""
+        plain, self.plain = self.plain, []
+        cpu, self.cpu = self.cpu[: self.batch_size], self.cpu[self.batch_size :]
+        chunks = self._take_chunks(self.batch_size - len(cpu))
+        if not (plain or cpu or chunks):
             return
-        self._steer()
-        plain, cpu, jobs = self.plain, self.cpu, self.jobs
-        self.plain, self.cpu, self.jobs = [], [], []
-        if self.encoder is None and (cpu or jobs):
-            self._load()
         with self.torch.inference_mode():
-            batch = self._encode(plain, cpu, jobs) if self.encoder is not None else self._plain(plain)
+            batch = self._encode(plain, cpu, chunks) if cpu or chunks else self._plain(plain)
         started = time.perf_counter()
         self.finisher.put(batch)  # blocks while the device is two batches behind
         self.stages["wait_device"] += time.perf_counter() - started
 
+    def _take_chunks(self, n: int) -> list[Chunk]:
+        """Decoded chunks holding n images at most (the last one split)."""
+        out: list[Chunk] = []
+        while self.chunks and n > 0:
+            chunk = self.chunks.pop(0)
+            if len(chunk.jobs) > n:
+                chunk, rest = chunk.split(n)
+                self.chunks.insert(0, rest)
+            out.append(chunk)
+            n -= len(chunk.jobs)
+        return out
+
     def _steer(self) -> None:
-        """More JPEGs to the GPU while the main thread starves for CPU-decoded ones, fewer otherwise."""
-        elapsed = max(time.perf_counter() - self.batch_started, 1e-9)
+        """Fewer JPEGs to the device while it is behind (submit blocked), more while the main thread
+        starves for CPU-decoded images and the device decoder has little left to do."""
+        elapsed = max(time.perf_counter() - self.window_started, 1e-9)
+        blocked = self.decoder.blocked - self.blocked if self.decoder is not None else 0.0
+        idle = self.decoder is None or self.decoder.in_flight < IDLE_DECODER_JOBS
+        step = 0.0
+        if blocked > WAIT_FRACTION * elapsed:
+            step = -SHARE_STEP
+        elif self.waited > WAIT_FRACTION * elapsed and idle:
+            step = SHARE_STEP
         if self.share is not None:
-            step = SHARE_STEP_UP if self.waited / elapsed > WAIT_FRACTION else -SHARE_STEP_DOWN
             self.share.value = min(1.0, max(0.0, self.share.value + step))
-        self.waited, self.batch_started = 0.0, time.perf_counter()
+        self.seen, self.waited, self.window_started = 0, 0.0, time.perf_counter()
+        self.blocked += blocked
 
     def _plain(self, plain: list[Outcome]) -> Batch:
         empty = self.torch.zeros((0, 1))
         return Batch(plain, [], [], empty, empty)
 
-    def _encode(self, plain: list[Outcome], cpu: list[Outcome], jobs: list[gpu_decode.JpegJob]) -> Batch:
+    def _encode(self, plain: list[Outcome], cpu: list[Outcome], chunks: list[Chunk]) -> Batch:
         torch, events = self.torch, {}
-        with self._event(events, "gpu_decode"):
-            crops, thumbs, done, refused = gpu_decode.decode_jobs(jobs, self.size, self.device)
-        cpu = cpu + [self._on_cpu(jobs[i]) for i in refused]
-        plain = plain + [o for o in cpu if o.decoded is None]
-        cpu, jobs = [o for o in cpu if o.decoded is not None], [jobs[i] for i in done]
+        for chunk in chunks:
+            chunk.on_stream(torch.cuda.current_stream() if self.cuda else None)
+        jobs = [j for c in chunks for j in c.jobs]
         self.counts.update(gpu=len(jobs), cpu=len(cpu))
         with self._event(events, "copy"):
-            pixels = torch.cat([crops, self._to_device(cpu)]) if cpu else crops
-        if not len(pixels):
-            return Batch(plain, [], [], torch.zeros((0, 1)), thumbs, events)
+            parts = [c.crops for c in chunks] + ([self._to_device(cpu)] if cpu else [])
+            pixels = torch.cat(parts) if len(parts) > 1 else parts[0]
         with self._event(events, "encode"):
             vectors = self.encoder.vision_tensor(pixels)
+        size = gpu_decode.PHASH_SIZE
+        thumbs = torch.cat([c.thumbs for c in chunks]) if chunks else torch.zeros((0, size, size))
         return Batch(plain, cpu, jobs, vectors, thumbs, events)
 
     def _to_device(self, outcomes: Sequence[Outcome]):
@@ -225,7 +276,10 @@ class Feed:
         return _Timed(self, events, stage)
 
     def close(self) -> Counter:
-        """Wait for the last batch; returns the stage seconds (main thread, device, finisher)."""
+        """Wait for the last batch; returns the stage seconds (main thread, device, finisher, decoders)."""
+        if self.decoder is not None:
+            self.decoder.close()
+            self.stages.update(gpu_decode=self.decoder.busy, gpu_decode_blocked=self.decoder.blocked)
         self.finisher.close()
         return self.stages + self.finisher.stages
 

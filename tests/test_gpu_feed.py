@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +69,7 @@ def every_jpeg_to_the_device(monkeypatch) -> None:
     """Route every RGB/grey JPEG to the device decoder, whatever its size and the load."""
     monkeypatch.setattr(gpu_decode, "GPU_MIN_PIXELS", 0)
     monkeypatch.setattr(gpu_feed, "INITIAL_SHARE", 1.0)
-    monkeypatch.setattr(gpu_feed, "SHARE_STEP_DOWN", 0.0)
+    monkeypatch.setattr(gpu_feed, "SHARE_STEP", 0.0)
 
 
 def settings(**kwargs) -> IndexSettings:
@@ -135,17 +134,48 @@ def test_sharded_run_over_two_devices_gives_the_one_process_catalog_and_vectors(
     assert again.unchanged == 18 and again.indexed == 0  # the truncated file is unchanged too
 
 
-def test_batches_launch_when_full_and_the_share_follows_the_waits():
-    written: list = []
-    share = multiprocessing.get_context("fork").Value("d", 0.5, lock=False)
-    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=share, sink=written.extend)
-    feed.waited, feed.batch_started = 1.0, feed.batch_started - 1.0  # all of the last batch spent waiting
+class StubDecoder:
+    def __init__(self, blocked: float, in_flight: int):
+        self.blocked, self.in_flight = blocked, in_flight
+
+
+def steered(share: float, waited: float, decoder: StubDecoder | None) -> float:
+    """The share after one steering window of one second with `waited` s spent waiting on the workers."""
+    value = multiprocessing.get_context("fork").Value("d", share, lock=False)
+    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=value, sink=list)
+    feed.decoder, feed.waited, feed.window_started = decoder, waited, feed.window_started - 1.0
     feed._steer()
-    assert share.value == pytest.approx(0.6)
-    feed._steer()  # no wait at all
-    assert share.value == pytest.approx(0.55)
+    feed.decoder = None
     feed.close()
-    assert isinstance(feed.stages, Counter)
+    return value.value
+
+
+def test_more_jpegs_go_to_the_device_while_the_workers_are_behind_and_its_decoder_is_idle():
+    assert steered(0.5, waited=0.5, decoder=StubDecoder(0.0, 0)) == pytest.approx(0.5 + gpu_feed.SHARE_STEP)
+    assert steered(0.5, waited=0.5, decoder=None) == pytest.approx(0.5 + gpu_feed.SHARE_STEP)
+    assert steered(1.0, waited=0.5, decoder=None) == 1.0
+
+
+def test_fewer_jpegs_go_to_the_device_while_its_decoder_is_behind():
+    assert steered(0.5, waited=0.5, decoder=StubDecoder(0.5, 64)) == pytest.approx(0.5 - gpu_feed.SHARE_STEP)
+    assert steered(0.0, waited=0.0, decoder=StubDecoder(0.5, 64)) == 0.0
+
+
+def test_the_share_holds_while_neither_side_waits_or_the_decoder_is_busy():
+    assert steered(0.5, waited=0.0, decoder=StubDecoder(0.0, 0)) == 0.5
+    assert steered(0.5, waited=0.5, decoder=StubDecoder(0.0, 64)) == 0.5
+
+
+def test_batches_hold_batch_size_images_taken_from_decoded_chunks_in_order(tmp_path):
+    from indexer.decode_threads import Chunk
+
+    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=None, sink=list)
+    jobs = [f"job{i}" for i in range(6)]
+    feed.chunks = [Chunk(jobs[:3], np.arange(3), np.arange(3), []), Chunk(jobs[3:], np.arange(3, 6), np.arange(3), [])]
+    first = feed._take_chunks(4)
+    assert [j for c in first for j in c.jobs] == jobs[:4] and list(first[1].crops) == [3]
+    assert feed.ready == 2 and [j for c in feed._take_chunks(4) for j in c.jobs] == jobs[4:]
+    feed.close()
 
 
 @pytest.mark.parametrize(
