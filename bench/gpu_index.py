@@ -16,6 +16,7 @@ decode bounds of the large set, and how far GPU crops are from the CPU path's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
@@ -134,32 +135,46 @@ class GpuSampler(threading.Thread):
         return {"gpu_util_mean": round(statistics.mean(s), 1), "gpu_util_median": statistics.median(s)}
 
 
-def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto") -> dict:
+@contextlib.contextmanager
+def cores(n: int | None):
+    """This process and the workers it forks on its first n CPU cores only (a 16-core host on a larger one)."""
+    before = os.sched_getaffinity(0)
+    if n:
+        os.sched_setaffinity(0, sorted(before)[:n])
+    try:
+        yield len(os.sched_getaffinity(0))
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto", gpus=(), cpus=None) -> dict:
     from indexer.pipeline import IndexSettings, index
 
-    library = work / f"lib-{name}-{gpu_decode}"
+    library = work / f"lib-{name}-{gpu_decode}-{len(gpus) or 1}"
     shutil.rmtree(library, ignore_errors=True)
-    settings = IndexSettings(
-        runtime="torch",
-        device=args.device,
-        dtype="bfloat16" if args.device.startswith("cuda") else "float32",
-        batch_size=args.batch_size,
-        workers=args.workers,
-        gpu_decode=gpu_decode,
-    )
-    ticks: list[tuple[float, int]] = []
-    sampler = GpuSampler()
-    sampler.start()
-    summary = index(
-        [work / name], library, str(model), settings, progress=lambda s: ticks.append((time.perf_counter(), s.images))
-    )
-    util = sampler.stop()
+    with cores(cpus) as n_cores:
+        settings = IndexSettings(
+            runtime="torch",
+            device=gpus[0] if gpus else args.device,
+            dtype="bfloat16" if args.device.startswith("cuda") else "float32",
+            batch_size=args.batch_size,
+            workers=n_cores - 1 if cpus else args.workers,
+            gpu_decode=gpu_decode,
+            gpus=tuple(gpus) if len(gpus) > 1 else (),
+        )
+        ticks: list[tuple[float, int]] = []
+        sampler = GpuSampler()
+        sampler.start()
+        progress = lambda s: ticks.append((time.perf_counter(), s.images))  # noqa: E731
+        summary = index([work / name], library, str(model), settings, progress=progress)
+        util = sampler.stop()
     out = summary.as_dict()
     out.pop("failures")
     n = summary.indexed
     load = summary.stages.get("load_model", 0.0)
+    out.update(cores=n_cores, workers=settings.workers, gpus=max(1, len(gpus)))
     out["images_per_s"] = round(n / summary.seconds, 1)
-    out["images_per_s_without_model_load"] = round(n / (summary.seconds - load), 1)
+    out["images_per_s_without_model_load"] = round(n / (summary.seconds - load), 1) if load else None
     out["images_per_s_steady"] = steady_rate(ticks, n)
     out.update(util)
     print(name, gpu_decode, json.dumps(out), flush=True)
@@ -226,6 +241,35 @@ def decode_bounds(work: Path, n: int) -> dict:
     return {"large_gpu_decode_only_images_per_s": round(gpu, 1), "large_cpu_decode_only_images_per_s": round(cpu, 1)}
 
 
+def decode_threads(work: Path, n: int) -> dict:
+    """Large set, device side only: nvJPEG alone (chunks of 16, one thread), then the full decode (resize,
+    crop, thumbnail) through indexer.decode_threads with 1, 2 and 3 threads; images/s each."""
+    import torch
+
+    from indexer import gpu_decode
+    from indexer.decode_threads import DecodeThreads
+
+    paths = files_of(work, "large", n)
+    jobs = jobs_of(paths, [p.read_bytes() for p in paths])
+    gpu_decode.decode_jobs(jobs[:16], 224, "cuda")
+    out = {}
+    started = time.perf_counter()
+    for i in range(0, len(jobs), 16):
+        gpu_decode.decode_many([j.data for j in jobs[i : i + 16]], "cuda")
+    torch.cuda.synchronize()
+    out["nvjpeg_only_images_per_s"] = round(len(jobs) / (time.perf_counter() - started), 1)
+    for threads in (1, 2, 3):
+        decoder = DecodeThreads(224, "cuda", threads=threads)
+        started = time.perf_counter()
+        for job in jobs:
+            decoder.submit(job)
+        decoded = sum(len(c.jobs) for c in decoder.take(wait=True))
+        torch.cuda.synchronize()
+        out[f"decode_threads_{threads}_images_per_s"] = round(decoded / (time.perf_counter() - started), 1)
+        decoder.close()
+    return out
+
+
 def crop_agreement(work: Path, n: int) -> dict:
     """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
     from indexer import gpu_decode
@@ -245,6 +289,27 @@ def crop_agreement(work: Path, n: int) -> dict:
     return out
 
 
+def all_gpus(args) -> dict | str:
+    """The small set on every GPU of the machine (`--gpus all`)."""
+    from indexer.gpu_shards import resolve_gpus, visible_gpus
+
+    devices = resolve_gpus("all", visible_gpus())
+    if len(devices) < 2:
+        return "skipped: one GPU"
+    return index_set(args.work, "small", args.work / "model", args, gpus=devices)
+
+
+def scaling(result: dict) -> None:
+    """The small set's images/s on all GPUs over one GPU, steady and overall, when both ran."""
+    one, many = result.get("small"), result.get("small_all_gpus")
+    if isinstance(one, dict) and isinstance(many, dict):
+        result["scaling"] = {
+            "gpus": many["gpus"],
+            "steady": round(many["images_per_s_steady"] / one["images_per_s_steady"], 3),
+            "overall": round(many["images_per_s"] / one["images_per_s"], 3),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/gpu-bench"))
@@ -258,6 +323,8 @@ def main() -> None:
     parser.add_argument("--card", default=None)
     parser.add_argument("--budget", type=float, default=240, help="seconds after which later phases are skipped")
     parser.add_argument("--device", default="cuda", help="cpu: a dry run of the index runs alone")
+    parser.add_argument("--tag", default="", help="added to the result's name (e.g. x2 for a 2-GPU machine)")
+    parser.add_argument("--large-cpus", type=int, help="index the large set on this many cores (as a smaller host)")
     args = parser.parse_args()
     if args.device == "cpu":
         result = {s: index_set(args.work, s, args.work / "model", args, "on") for s in SETS}
@@ -277,13 +344,14 @@ def main() -> None:
         "timm_vit_giant_patch14_clip_224_bf16_images_per_s": lambda: timm_anchor(args.batch_size, 8),
         "crops": lambda: crop_agreement(args.work, 32),
         "decode_bounds": lambda: decode_bounds(args.work, 256),
-        "large": lambda: index_set(args.work, "large", args.work / "model", args),
+        "decode_threads": lambda: decode_threads(args.work, 256),
+        "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
         "small": lambda: index_set(args.work, "small", args.work / "model", args),
+        "small_all_gpus": lambda: all_gpus(args),
         "small_cpu_decode_only": lambda: index_set(args.work, "small", args.work / "model", args, "off"),
     }
-    for key, phase in phases.items():
-        if args.phases and key not in args.phases:
-            continue
+    for key in args.phases or phases:  # in the order given
+        phase = phases[key]
         if time.perf_counter() - started > args.budget:
             result[key] = "skipped: out of time"
             continue
@@ -292,12 +360,13 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - one failed phase must not lose the others' figures
             result[key] = f"failed: {type(exc).__name__}: {exc}"
         print(key, json.dumps(result[key]), flush=True)
+    scaling(result)
     anchor = result.get("timm_vit_giant_patch14_clip_224_bf16_images_per_s")
     for name in ("small", "large", "small_cpu_decode_only"):
         for key in ("images_per_s", "images_per_s_steady"):
             if isinstance(result.get(name), dict) and result[name][key] and isinstance(anchor, float):
                 result[name][f"{key}_vs_timm"] = round(result[name][key] / anchor, 3)
-    emit(slug("gpu_index", args.arch, f"bs{args.batch_size}", args.card), result)
+    emit(slug("gpu_index", args.arch, f"bs{args.batch_size}", args.tag, args.card), result)
 
 
 if __name__ == "__main__":

@@ -216,7 +216,9 @@ def index_command(
     ] = None,
     gpu_decode: Annotated[str, typer.Option(help="Decode large JPEGs on the GPU too: auto, on or off.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per model batch.")] = 32,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Images per model batch [default: what fits the GPU (<= 256); CPU: 32].")
+    ] = None,
     workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Only paths matching this glob (repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Skip paths matching this glob (repeatable).")] = None,

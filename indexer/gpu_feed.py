@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import gpu_decode
+from .batch_size import AUTO_CAP, for_encoder
 from .decode import decode_bytes
 from .decode_threads import CHUNK, Chunk, DecodeThreads
 from .encoder import l2_normalize
@@ -107,7 +108,7 @@ class Finisher(threading.Thread):
 class Feed:
     """Gathers reader results into batches and launches them on the encoder's device."""
 
-    def __init__(self, load_encoder: Callable[[], object], batch_size: int, share, sink: Sink):
+    def __init__(self, load_encoder: Callable[[], object], batch_size: int | None, share, sink: Sink):
         import torch
 
         self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
@@ -127,6 +128,7 @@ class Feed:
         self.encoder = self.load_encoder()
         self.device, self.size = self.encoder.device, self.encoder.config.vision.image_size
         self.cuda = self.device.startswith("cuda")
+        self.batch_size = self.batch_size or for_encoder(self.encoder)  # None: what fits the device
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
@@ -317,7 +319,7 @@ def feed_files(
     read,
     workers: int,
     load_encoder,
-    batch_size: int,
+    batch_size: int | None,
     sink: Sink,
     on_item: Callable[[Feed], None] = lambda feed: None,
 ) -> tuple[Counter, Counter]:
@@ -331,7 +333,7 @@ def feed_files(
     share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
     feed = Feed(load_encoder, batch_size, share, sink)
-    ahead = ReadAhead(files, READ_AHEAD_BATCHES * batch_size)
+    ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
     results = read_all(ahead, known, read, workers)
 
     def consumed() -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
 from .errors import Interrupted, LibraryWriteFailed, PixseekError
@@ -43,7 +44,7 @@ class IndexSettings:
     runtime: str = "auto"
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = 32
+    batch_size: int | None = None  # None: from free GPU memory on the GPU path (indexer.batch_size), else 32
     workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
     draft: bool = True
     scan: ScanOptions = ScanOptions()
@@ -135,7 +136,7 @@ class _Run:
     def _load_encoder(self) -> None:
         s = self.settings
         self.encoder = load_encoder(
-            str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=s.batch_size
+            str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=host_batch_size(s)
         )
         rearm()
         with session(self.engine, write=True) as db:
@@ -250,12 +251,17 @@ def _encode_on_host(run: _Run, todo: list, root_ids: dict[str, int], read: ReadS
     for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
         run.pending.append(outcome)
         run.state.done += 1
-        if sum(o.decoded is not None for o in run.pending) >= settings.batch_size or len(run.pending) >= 256:
+        if sum(o.decoded is not None for o in run.pending) >= host_batch_size(settings) or len(run.pending) >= 256:
             run.flush(root_ids)
         run.report()
     if run.pending:
         run.flush(root_ids)
         run.report()
+
+
+def host_batch_size(settings: IndexSettings) -> int:
+    """--batch-size, or the default where no GPU memory decides it (this process's batches, Ray's encoders)."""
+    return settings.batch_size or DEFAULT_BATCH_SIZE
 
 
 def uses_gpu_feed(settings: IndexSettings) -> bool:

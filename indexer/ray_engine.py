@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
 from .decode import Decoded, ImageMeta
 from .errors import RuntimeUnavailable
 from .reader import Outcome, ReadSettings
@@ -197,7 +198,7 @@ def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSett
     if not todo:
         return
     s = run.settings
-    encode = (str(run.ref.path), s.runtime, s.device, s.dtype, s.batch_size)
+    encode = (str(run.ref.path), s.runtime, s.device, s.dtype, s.batch_size or DEFAULT_BATCH_SIZE)
     started = not ray.is_initialized()
     if started:
         ray.init(address=rs.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
