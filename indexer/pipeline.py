@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from braceexpand import braceexpand
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from . import tarshards
 from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
@@ -23,7 +25,7 @@ from .library import library_path, open_index, writer_lock
 from .loading import ModelRef, choose_device, choose_runtime, load_encoder, model_ref
 from .plan import RootPlan, plan_root
 from .reader import Outcome, ReadSettings, read_all
-from .scan import ScanOptions, walk
+from .scan import ScanOptions, walk, walk_shards
 from .tables import RUN_COUNTS, Embedding, File, Image, Model, Run, utcnow
 from .writer import mark_missing, write_batch
 
@@ -31,7 +33,15 @@ from .writer import mark_missing, write_batch
 class RootNotFound(PixseekError):
     def __init__(self, root: str):
         self.root = root
-        super().__init__(f"{root}: not a folder" if root else "no folder to index was given")
+        super().__init__(f"{root}: not a folder or tar shard" if root else "no folder to index was given")
+
+
+@dataclass(frozen=True)
+class Source:
+    """What to index under one root folder: all of it, or only the tar shards named (relpaths)."""
+
+    root: Path
+    shards: tuple[str, ...] = ()
 
 
 SUMMARY_KEYS = ("indexed", "unchanged", "moved", "duplicates", "missing", "failed")
@@ -161,13 +171,15 @@ class _Run:
             self.progress(self.state)
 
 
-def _plan(run: _Run, roots: Sequence[Path]) -> tuple[dict[str, int], list[RootPlan]]:
+def _plan(run: _Run, sources: Sequence[Source]) -> tuple[dict[str, int], list[RootPlan]]:
     root_ids, plans = {}, []
-    for root in roots:
+    for source in sources:
+        root, shards = source.root, source.shards
+        found = walk_shards(root, list(shards), run.settings.scan) if shards else walk(root, run.settings.scan)
         with session(run.engine, write=True) as s:
             root_id = get_or_add_root(s, root).id
             s.commit()
-            plan = plan_root(s, root_id, walk(root, run.settings.scan))
+            plan = plan_root(s, root_id, found, shards)
             mark_missing(s, plan.missing)
             s.commit()
         run.marked_missing += plan.missing
@@ -176,16 +188,23 @@ def _plan(run: _Run, roots: Sequence[Path]) -> tuple[dict[str, int], list[RootPl
     return root_ids, plans
 
 
-def _resolve_roots(roots: Sequence[str | Path]) -> list[Path]:
-    out = []
+def _resolve_roots(roots: Sequence[str | Path]) -> list[Source]:
+    """Folders to walk, and tar shards (brace patterns expanded: shard-{00000..00009}.tar) grouped by folder."""
+    folders: list[Path] = []
+    shards: dict[Path, list[str]] = {}
     for root in roots:
-        path = Path(root).expanduser().resolve()
-        if not path.is_dir():
-            raise RootNotFound(str(root))
-        out.append(path)
-    if not out:
+        for one in braceexpand(str(root)) if "{" in str(root) else [str(root)]:
+            path = Path(one).expanduser().resolve()
+            if path.is_dir():
+                folders.append(path)
+            elif path.is_file() and tarshards.is_shard(path.name):
+                shards.setdefault(path.parent, []).append(path.name)
+            else:
+                raise RootNotFound(one)
+    if not folders and not shards:
         raise RootNotFound("")
-    return out
+    named = [Source(p, tuple(dict.fromkeys(names))) for p, names in shards.items() if p not in folders]
+    return [Source(p) for p in dict.fromkeys(folders)] + named
 
 
 def index(
@@ -198,11 +217,11 @@ def index(
     """Bring the library up to date with the roots; the second run does only what changed."""
     started = time.perf_counter()
     settings, library = settings or IndexSettings(), library_path(library)
-    paths = _resolve_roots(roots)
+    sources = _resolve_roots(roots)
     with stop_on_signals(), writer_lock(library):
         run = _Run(library, model_ref(model), settings, progress)
         try:
-            _index_roots(run, paths)
+            _index_roots(run, sources)
         except Interrupted:
             _mark_ended(run.engine, run.run_id, "interrupted")
             raise
@@ -213,15 +232,15 @@ def index(
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
     summary.decoded_on = dict(run.decoded_on)
-    _finish_run(run.engine, run.run_id, paths, summary)
+    _finish_run(run.engine, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
     return summary
 
 
-def _index_roots(run: _Run, paths: list[Path]) -> None:
+def _index_roots(run: _Run, sources: list[Source]) -> None:
     """Scan, read, encode and write in batches, then bring the vector index up to date."""
     settings = run.settings
     with run.timed("scan"):
-        root_ids, plans = _plan(run, paths)
+        root_ids, plans = _plan(run, sources)
     run.counts["unchanged"] += sum(p.unchanged for p in plans)
     todo = [f for p in plans for f in p.todo]
     run.state.total = len(todo)

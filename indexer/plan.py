@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import tarshards
 from .scan import FoundFile
 from .tables import File
 
@@ -20,8 +21,10 @@ class RootPlan:
     missing: list[int] = field(default_factory=list)  # file ids under this root that were not found
 
 
-def plan_root(session: Session, root_id: int, found: Iterable[FoundFile]) -> RootPlan:
-    """Unchanged files (same size and mtime as recorded, ok or failed) are not read again."""
+def plan_root(session: Session, root_id: int, found: Iterable[FoundFile], shards: tuple[str, ...] = ()) -> RootPlan:
+    """Unchanged files (same size and mtime as recorded, ok or failed) are not read again.
+
+    `shards`: only these tar shards under the root were listed, so only their members can go missing."""
     known = {
         relpath: (fid, size, mtime, status)
         for fid, relpath, size, mtime, status in session.execute(
@@ -37,5 +40,11 @@ def plan_root(session: Session, root_id: int, found: Iterable[FoundFile]) -> Roo
             plan.unchanged += 1
         else:
             plan.todo.append(f)
-    plan.missing = [row[0] for relpath, row in known.items() if relpath not in seen and row[3] != "missing"]
+    scoped = [r for r in known if _in_shards(r, shards)] if shards else known
+    plan.missing = [known[r][0] for r in scoped if r not in seen and known[r][3] != "missing"]
     return plan
+
+
+def _in_shards(relpath: str, shards: tuple[str, ...]) -> bool:
+    """Whether relpath is one of the shards (its failure entry) or a member of one."""
+    return relpath.split(tarshards.SEP, 1)[0] in shards

@@ -7,7 +7,9 @@ machine), then a pool of encoder actors (one model load each; on a GPU when aske
 embeds the decoded crops. The shard's rows (file, content hash, metadata, vector) land as one Parquet
 file under <library>/ray-shards/, written atomically; the driver writes them into the catalog through
 the usual writer, then deletes the file. A run killed in between leaves complete shard files behind;
-the next run ingests them first, so no finished shard is read or embedded twice.
+the next run ingests them first, so no finished shard is read or embedded twice. Members of WebDataset
+tar shards travel as files do (relpath `<tar>::<member>`, with their offset, caption and metadata in the
+`member` column), each read by offset from its tar by the reader actor that gets it.
 
 Ray is an optional dependency (`pip install pixseek[ray]`), imported only here.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import tarshards
 from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
 from .decode import Decoded, ImageMeta
 from .errors import RuntimeUnavailable
@@ -83,7 +86,17 @@ class _Encoder:
 def _file(batch: dict, i: int) -> FoundFile:
     problem = str(batch["problem"][i]) or None
     root, relpath = Path(str(batch["root"][i])), str(batch["relpath"][i])
-    return FoundFile(root, relpath, int(batch["size"][i]), int(batch["mtime_ns"][i]), problem)
+    member = _member(str(batch["member"][i]))
+    return FoundFile(root, relpath, int(batch["size"][i]), int(batch["mtime_ns"][i]), problem, member)
+
+
+def _member_json(member: tarshards.Member | None) -> str:
+    """A tar member's offset, size, caption and metadata as one string column ("" for a plain file)."""
+    return json.dumps(dataclasses.asdict(member)) if member is not None else ""
+
+
+def _member(text: str) -> tarshards.Member | None:
+    return tarshards.Member(**json.loads(text)) if text else None
 
 
 def _outcome_columns(outcomes: list[Outcome], size: int) -> dict:
@@ -96,6 +109,7 @@ def _outcome_columns(outcomes: list[Outcome], size: int) -> dict:
         "relpath": np.array([o.file.relpath for o in outcomes], object),
         "size": np.array([o.file.size for o in outcomes], np.int64),
         "mtime_ns": np.array([o.file.mtime_ns for o in outcomes], np.int64),
+        "member": np.array([_member_json(o.file.member) for o in outcomes], object),
         "content_hash": np.array([o.content_hash or "" for o in outcomes], object),
         "error": np.array([o.error or "" for o in outcomes], object),
         "meta": np.array([_meta_json(o.decoded) for o in outcomes], object),
@@ -114,7 +128,10 @@ def _meta_json(decoded: Decoded | None) -> str:
 
 def _file_records(files: list[FoundFile]) -> list[dict]:
     return [
-        {"root": str(f.root), "relpath": f.relpath, "size": f.size, "mtime_ns": f.mtime_ns, "problem": f.problem or ""}
+        {
+            **{"root": str(f.root), "relpath": f.relpath, "size": f.size, "mtime_ns": f.mtime_ns},
+            **{"problem": f.problem or "", "member": _member_json(f.member)},
+        }
         for f in files
     ]
 
@@ -157,7 +174,8 @@ def read_shard(path: Path) -> list[tuple[Outcome, np.ndarray | None]]:
 
 
 def _item(rows: dict, i: int, vector: np.ndarray) -> tuple[Outcome, np.ndarray | None]:
-    file = FoundFile(Path(rows["root"][i]), rows["relpath"][i], rows["size"][i], rows["mtime_ns"][i])
+    member = _member(rows["member"][i]) if "member" in rows else None  # shards written before tar input had none
+    file = FoundFile(Path(rows["root"][i]), rows["relpath"][i], rows["size"][i], rows["mtime_ns"][i], member=member)
     decoded = None
     if rows["meta"][i]:
         meta = json.loads(rows["meta"][i])

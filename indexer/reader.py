@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from . import tarshards
 from .decode import Decoded, decode_bytes, read_file
 from .errors import ImageError
 from .gpu_decode import JpegJob, probe
@@ -92,14 +93,22 @@ def read_one(file: FoundFile) -> Outcome | JpegJob:
         return Outcome(file, None, None, f"cannot decode ({type(exc).__name__}: {' '.join(str(exc).split())})")
 
 
-def _read(file: FoundFile) -> Outcome | JpegJob:
-    try:
-        data, info = read_file(file.path)
-    except ImageError as exc:
-        return Outcome(file, None, None, exc.reason)
+def _bytes(file: FoundFile) -> tuple[bytes, FoundFile]:
+    """The file's bytes (a tar member's from its shard), and the file as read; ImageError when unreadable."""
+    if file.member is not None:
+        tar = file.root / file.relpath.split(tarshards.SEP, 1)[0]
+        return tarshards.read_member(tar, file.member.offset, file.member.size, str(file.path)), file
+    data, info = read_file(file.path)
     # Record the size and mtime of what was read, not what the scan saw: a file that grew or was
     # replaced in between is stored as the version hashed, and a later change is seen next run.
-    file = dataclasses.replace(file, size=info.st_size, mtime_ns=info.st_mtime_ns)
+    return data, dataclasses.replace(file, size=info.st_size, mtime_ns=info.st_mtime_ns)
+
+
+def _read(file: FoundFile) -> Outcome | JpegJob:
+    try:
+        data, file = _bytes(file)
+    except ImageError as exc:
+        return Outcome(file, None, None, exc.reason)
     digest = hashlib.sha256(data).hexdigest()
     if digest in _known:
         return Outcome(file, digest, None, None)

@@ -1,4 +1,9 @@
-"""Walk the roots of a library and list the image files under them, with size and mtime."""
+"""Walk the roots of a library and list the image files under them, with size and mtime.
+
+A WebDataset tar shard (`*.tar`) found on the way is listed member by member (indexer.tarshards): each
+image member is a FoundFile at `<tar relpath>::<member name>` with the member's size and the tar's mtime,
+so a shard whose mtime changes is read again and an unchanged one is not.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+from . import tarshards
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
@@ -21,6 +28,7 @@ class ScanOptions:
     include: tuple[str, ...] = ()  # globs on the path relative to the root; empty = everything
     exclude: tuple[str, ...] = ()
     extensions: frozenset[str] = IMAGE_EXTENSIONS
+    shards: bool = True  # list the image members of *.tar files (WebDataset shards)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class FoundFile:
     # Why an entry with an image name cannot be read at all (never opened, recorded as failed): a FIFO,
     # a dangling or looping link, a name that is not UTF-8 (then relpath holds it with \x escapes).
     problem: str | None = None
+    member: tarshards.Member | None = None  # set for a member of a tar shard (relpath `<tar>::<name>`)
 
     @property
     def path(self) -> Path:
@@ -39,8 +48,10 @@ class FoundFile:
 
 
 def _wanted(relpath: str, name: str, options: ScanOptions) -> bool:
-    if os.path.splitext(name)[1].lower() not in options.extensions:
-        return False
+    return os.path.splitext(name)[1].lower() in options.extensions and _globbed(relpath, options)
+
+
+def _globbed(relpath: str, options: ScanOptions) -> bool:
     if options.include and not any(fnmatchcase(relpath, g) for g in options.include):
         return False
     return not any(fnmatchcase(relpath, g) for g in options.exclude)
@@ -75,7 +86,9 @@ def walk(root: Path, options: ScanOptions = ScanOptions()) -> Iterator[FoundFile
         subdirs = []
         for entry in _entries(folder):
             found = _visit(entry, root, options, subdirs)
-            if found is not None:
+            if isinstance(found, list):
+                yield from found
+            elif found is not None:
                 yield found
         stack.extend(reversed(subdirs))
 
@@ -87,7 +100,32 @@ def _stat_path(folder: str) -> os.stat_result | None:
         return None
 
 
-def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[str]) -> FoundFile | None:
+def walk_shards(root: Path, relpaths: list[str], options: ScanOptions = ScanOptions()) -> Iterator[FoundFile]:
+    """The members of the tar shards root/relpath (as `walk` lists them), for shards named one by one."""
+    for relpath in relpaths:
+        try:
+            info = os.stat(root / relpath)
+        except OSError:
+            continue  # vanished: its members are marked missing
+        yield from _shard(root, relpath, info, options)
+
+
+def _shard(root: Path, relpath: str, info: os.stat_result, options: ScanOptions) -> list[FoundFile]:
+    """A tar's image members; a tar that cannot be read whole adds one failed entry for the tar itself."""
+    listing = tarshards.list_shard(root / relpath, options.extensions)
+    found = [_member(root, relpath, info, m) for m in listing.members]
+    if listing.error is not None:
+        found.append(FoundFile(root, relpath, info.st_size, info.st_mtime_ns, problem=listing.error))
+    return found
+
+
+def _member(root: Path, relpath: str, info: os.stat_result, member: tarshards.Member) -> FoundFile:
+    name = member.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    problem = None if name == member.name else "member name is not valid UTF-8"
+    return FoundFile(root, tarshards.address(relpath, name), member.size, info.st_mtime_ns, problem, member)
+
+
+def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[str]) -> FoundFile | list | None:
     if not options.include_hidden and entry.name.startswith("."):
         return None
     link = entry.is_symlink()
@@ -98,6 +136,8 @@ def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[s
         subdirs.append(entry.path)
         return None
     relpath = Path(entry.path).relative_to(root).as_posix()
+    if options.shards and tarshards.is_shard(entry.name) and info is not None and stat.S_ISREG(info.st_mode):
+        return _shard(root, relpath, info, options) if _globbed(relpath, options) else None
     if not _wanted(relpath, entry.name, options):
         return None
     problem = _problem(info, link)

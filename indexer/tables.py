@@ -93,6 +93,9 @@ class File(Base):
     status: Mapped[str] = mapped_column(String(8), default="ok")
     error: Mapped[str | None] = mapped_column(Text)  # the one-line reason, when status is failed
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"), index=True)
+    # A member of a WebDataset tar shard (relpath `<tar>::<member>`): its sample's .txt and .json members.
+    caption: Mapped[str | None] = mapped_column(Text)
+    sample_meta: Mapped[dict | None] = mapped_column(JSON)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     root: Mapped[Root] = relationship()

@@ -121,6 +121,8 @@ def write_batch(
         row, how = _place(s, known, root_ids[str(outcome.file.root)], outcome)
         row.size, row.mtime_ns, row.last_seen = outcome.file.size, outcome.file.mtime_ns, now
         row.content_hash = outcome.content_hash
+        if outcome.file.member is not None:
+            row.caption, row.sample_meta = outcome.file.member.caption, outcome.file.member.meta
         if outcome.error is not None:
             row.status, row.error, row.image_id = "failed", outcome.error, None
             counts["failed"] += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from indexer import PixseekError
 from indexer.catalog import open_catalog, session
 from indexer.library import existing_library, writer_lock
 from indexer.tables import ACTION_KINDS, Action, File, Root, utcnow
+from indexer.tarshards import holder, refuse_members
 
 from .dedup import Group
 from .safe_paths import UnsafePath, inside, own_folder
@@ -76,6 +77,7 @@ def apply(
         raise UnknownAction(action)
     if action == "delete" and not confirm_delete:
         raise DeleteNotConfirmed()
+    refuse_members(_touched(groups, action, keepers or {}), action)  # before anything is touched
     library = existing_library(library)
     engine = open_catalog(library)
     with writer_lock(library), session(engine, write=True) as s:
@@ -90,9 +92,17 @@ def apply(
     return record
 
 
+def _touched(groups: Sequence[Group], action: str, keepers: dict[int, int]) -> Iterator[str]:
+    """Paths the action would move, link or delete, and the keepers links would point to."""
+    for group in groups:
+        keep = keepers.get(group.id, group.keep.file_id)
+        if group.tier != "burst":
+            yield from (m.path for m in group.members if m.file_id != keep or action in ("hardlink", "symlink"))
+
+
 def _apply_group(s, group: Group, action: str, keeper_id: int, quarantine: Path | None, record: ActionRecord) -> None:
     keeper = next((m for m in group.members if m.file_id == keeper_id), None)
-    if keeper is None or not os.path.isfile(keeper.path):
+    if keeper is None or not os.path.isfile(holder(keeper.path)):  # a keeper in a tar shard stays there
         record.skipped += [(m.path, "its keeper is no longer there") for m in group.members if m.file_id != keeper_id]
         return
     for member in group.members:

@@ -4,7 +4,8 @@ Every export folder also gets `recipe.json` (search.curate.Recipe), from which `
 regenerates the same subset. Every destination goes through search.safe_paths.inside: nothing is written
 outside the target folder, nothing existing is overwritten, and a target folder that is a symbolic link is
 refused. File exports name each file `<image id>_<file name>` (unique, the same on every regeneration) and
-write `manifest.jsonl` beside them.
+write `manifest.jsonl` beside them. A member of a tar shard (`<tar>::<member>`) is copied out of its tar;
+linking one is refused (InsideShard), as there is no file to link to.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 import webdataset as wds
 
 from indexer import PixseekError
+from indexer.tarshards import read_source, refuse_members, split
 
 from .safe_paths import inside, own_folder
 
@@ -50,10 +52,14 @@ def export(subset: Subset, to: str | Path, as_: str = "copy") -> Path:
 
 
 def _files(rows: list[dict], to: Path, as_: str) -> Path:
-    dests = [inside(to, f"{row['image_id']}_{Path(row['path']).name}") for row in rows]  # all checked, then written
+    if as_ != "copy":
+        refuse_members((row["path"] for row in rows), as_)
+    dests = [inside(to, f"{row['image_id']}_{_file_name(row['path'])}") for row in rows]  # all checked, then written
     placed = []
     for row, dest in zip(rows, dests, strict=True):
-        if as_ == "copy":
+        if as_ == "copy" and split(row["path"]) is not None:
+            _copy_member(row["path"], dest)
+        elif as_ == "copy":
             shutil.copy2(row["path"], dest)
         elif as_ == "hardlink":
             os.link(row["path"], dest)
@@ -61,6 +67,18 @@ def _files(rows: list[dict], to: Path, as_: str) -> Path:
             os.symlink(row["path"], dest)
         placed.append({**row, "source": row["path"], "path": str(dest)})
     return _jsonl(placed, to, as_)
+
+
+def _file_name(path: str) -> str:
+    """The file name of a path, or of a tar member's name (not `shard.tar::name`)."""
+    parts = split(path)
+    return Path(parts[1] if parts else path).name
+
+
+def _copy_member(path: str, dest: Path) -> None:
+    """Write a tar member's bytes to dest (a new file: `inside` checked it does not exist)."""
+    with open(dest, "xb") as fh:
+        fh.write(read_source(path))
 
 
 def _jsonl(rows: list[dict], to: Path, _as: str) -> Path:
@@ -91,7 +109,7 @@ def _webdataset(rows: list[dict], to: Path, _as: str) -> Path:
     with wds.ShardWriter("shard-%06d.tar", maxcount=SHARD_SIZE, verbose=0, opener=opener, mtime=0) as sink:
         for row in rows:
             ext = EXTENSIONS.get(row["format"].upper(), Path(row["path"]).suffix.lstrip(".").lower() or "bin")
-            sink.write({"__key__": f"{row['image_id']:09d}", ext: Path(row["path"]).read_bytes(), "json": row})
+            sink.write({"__key__": f"{row['image_id']:09d}", ext: read_source(row["path"]), "json": row})
     return to
 
 

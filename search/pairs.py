@@ -22,6 +22,7 @@ from PIL import ImageOps
 
 from indexer.errors import ImageError
 from indexer.preprocess import DECODE_ERRORS, open_image, to_rgb
+from indexer.tarshards import open_source
 from indexer.vectors import VectorIndex
 
 Ids = NDArray[np.int64]  # (n,) catalog image ids
@@ -58,7 +59,7 @@ def hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
 def fine_hash(path: str) -> NDArray[np.bool_] | None:
     """256-bit pHash of the upright image at path, or None when it cannot be read now."""
     try:
-        with open_image(path, draft_size=FINE_DRAFT) as image:
+        with open_image(open_source(path), draft_size=FINE_DRAFT) as image:
             gray = ImageOps.grayscale(to_rgb(image))
     except (ImageError, *DECODE_ERRORS):
         return None

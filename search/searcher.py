@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from indexer import PixseekError, load_model
 from indexer.catalog import active_model, open_catalog, session
-from indexer.decode import decode_file
+from indexer.decode import decode_bytes
 from indexer.library import existing_library, fetch_vectors, model_key, open_index, vectors_dir
 from indexer.loading import query_runtime
 from indexer.tables import Embedding, File, Image, Root
+from indexer.tarshards import read_source
 
 from .filters import Filters, allowed_ids, display_path
 from .query import QueryError, Term, parse
@@ -47,6 +48,7 @@ class Hit:
     size: int  # bytes
     taken_at: datetime | None
     camera: str | None
+    caption: str | None = None  # a tar shard member's sample caption (.txt)
 
     def as_dict(self) -> dict:
         out = dict(vars(self))
@@ -131,7 +133,8 @@ class Searcher:
             parts += list(zip(ids, self._stored_vectors([int(t.value) for t in ids]), strict=True))
         files = [t for t in terms if t.kind == "image"]
         for term in files:
-            crop = decode_file(Path(term.value), self.encoder.config.vision.image_size).crop
+            # read_source: an image file, or a member of an indexed tar shard (`<tar>::<member>`)
+            crop = decode_bytes(read_source(term.value), term.value, self.encoder.config.vision.image_size).crop
             parts.append((term, self.encoder.encode_pixels(crop[None])[0]))
         vector = np.sum([t.weight * v for t, v in parts], axis=0)
         norm = float(np.linalg.norm(vector))
@@ -184,7 +187,7 @@ class Searcher:
         with session(self.engine) as s:
             rows = (
                 s.execute(
-                    select(Image, Root.path, File.relpath, File.size)
+                    select(Image, Root.path, File.relpath, File.size, File.caption)
                     .join(File, File.image_id == Image.id)
                     .join(Root, Root.id == File.root_id)
                     .where(Image.id.in_([int(i) for i in ids]), File.status == "ok")
@@ -194,13 +197,13 @@ class Searcher:
                 .all()
             )
         first = {}
-        for image, root, relpath, size in rows:
-            first.setdefault(image.id, (image, display_path(root, relpath), size))
+        for image, root, relpath, size, caption in rows:
+            first.setdefault(image.id, (image, display_path(root, relpath), size, caption))
         return [_hit(first[int(i)], float(sc)) for i, sc in zip(ids, scores, strict=True) if int(i) in first]
 
 
 def _hit(found: tuple, score: float) -> Hit:
-    image, path, size = found
+    image, path, size, caption = found
     camera = " ".join(x for x in (image.camera_make, image.camera_model) if x) or None
     return Hit(
         image_id=image.id,
@@ -212,6 +215,7 @@ def _hit(found: tuple, score: float) -> Hit:
         size=size,
         taken_at=image.taken_at,
         camera=camera,
+        caption=caption,
     )
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from indexer import PixseekError
 from indexer.errors import ImageError
 from indexer.preprocess import DECODE_ERRORS, open_image, to_rgb
+from indexer.tarshards import address, open_source, source_stat, split
 
 THUMB_SIDE = 256  # pixels, long side: a 50-result page is about 50 x 10 KB
 PREVIEW_SIDE = 1600  # the "open" view: enough for a screen, never a full 50 MP decode into the page
@@ -25,16 +26,19 @@ class NotServable(PixseekError):
 
 
 def inside_roots(path: str | Path, roots: tuple[str, ...]) -> Path:
-    """The resolved path, if it lies inside one of the roots (symbolic links resolved first); else NotServable."""
-    resolved = Path(path).resolve()
+    """The resolved path, if it lies inside one of the roots (symbolic links resolved first); else NotServable.
+
+    A tar shard member (`<tar>::<member>`) is inside when its tar is."""
+    parts = split(path)
+    resolved = Path(parts[0] if parts else path).resolve()
     if not any(resolved.is_relative_to(Path(root).resolve()) for root in roots):
         raise NotServable(str(path))
-    return resolved
+    return Path(address(resolved, parts[1])) if parts else resolved
 
 
 def _scaled(path: Path, side: int) -> Image.Image:
     """The image upright (EXIF), RGB, its long side at most `side`; decoded within the indexer's limits."""
-    image = to_rgb(open_image(path, draft_size=side))
+    image = to_rgb(open_image(open_source(path), draft_size=side))
     try:
         image.thumbnail((side, side), Image.Resampling.LANCZOS)
     except DECODE_ERRORS as exc:
@@ -43,9 +47,9 @@ def _scaled(path: Path, side: int) -> Image.Image:
 
 
 def thumbnail(library: Path, path: Path, side: int = THUMB_SIDE) -> Path:
-    """A JPEG thumbnail of `path` under <library>/thumbs, made once per (path, size, mtime)."""
+    """A JPEG thumbnail of `path` (a file or a tar member) under <library>/thumbs, made once per (path, size, mtime)."""
     try:
-        stat = path.stat()
+        stat = source_stat(path)  # a tar member's: its tar's
     except OSError as exc:
         raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from exc
     key = hashlib.sha1(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{side}".encode()).hexdigest()

@@ -1,0 +1,176 @@
+"""WebDataset tar shards as `pixseek index` input: members indexed as `<tar>::<member>`, read wherever paths are."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from indexer.catalog import open_catalog, session
+from indexer.pipeline import IndexSettings, index
+from indexer.tables import File
+from indexer.tarshards import InsideShard
+from search import Searcher
+from search.actions import apply
+from search.dedup import find_groups
+from ui import shapes
+from ui.cli import app
+from ui.thumbs import inside_roots, thumbnail
+
+SEED = 31
+
+
+def jpeg(i: int) -> bytes:
+    out = io.BytesIO()
+    shapes.sample(i, SEED).image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(data), 0
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_shard(path: Path, keys: range, images: dict[int, bytes] | None = None) -> Path:
+    """A shard as img2dataset writes one: per sample <key>.jpg, <key>.txt (caption), <key>.json."""
+    with tarfile.open(path, "w") as tar:
+        for i in keys:
+            key = f"{i:06d}"
+            add(tar, f"{key}.jpg", (images or {}).get(i) or jpeg(i))
+            add(tar, f"{key}.txt", shapes.sample(i, SEED).caption.encode())
+            add(tar, f"{key}.json", json.dumps({"key": key, "url": f"https://example.org/{key}.jpg"}).encode())
+    return path
+
+
+def rows(library: Path) -> dict[str, File]:
+    with session(open_catalog(library)) as s:
+        return {f.relpath: f for f in s.scalars(select(File))}
+
+
+def settings() -> IndexSettings:
+    return IndexSettings(workers=0, batch_size=16)
+
+
+def test_each_image_member_is_a_catalog_file_with_its_caption_and_json(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "shard-00000.tar", range(6))
+    summary = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert summary.indexed == 6 and summary.failed == 0
+    files = rows(tmp_path / "lib")
+    assert set(files) == {f"shard-00000.tar::{i:06d}.jpg" for i in range(6)}  # .txt and .json are not files
+    row = files["shard-00000.tar::000002.jpg"]
+    assert row.caption == shapes.sample(2, SEED).caption
+    assert row.sample_meta == {"key": "000002", "url": "https://example.org/000002.jpg"}
+
+
+def test_text_search_finds_the_member_that_shows_what_it_asks_for(tmp_path):
+    shard = write_shard(tmp_path / "shard-00000.tar", range(40))
+    index([shard], tmp_path / "lib", "tiny-shapes", settings())
+    samples = [shapes.sample(i, SEED) for i in range(40)]
+    colour, kind = next((s.colour, s.kind) for s in samples[7].shapes)
+    hit = Searcher(tmp_path / "lib").search(f"a {colour} {kind}", k=1).hits[0]
+    tar, member = hit.path.split("::")
+    assert tar == str(shard) and shapes.matches(samples[int(Path(member).stem)], colour=colour, kind=kind)
+    assert hit.caption == samples[int(Path(member).stem)].caption
+
+
+def test_a_member_path_works_as_an_image_query_and_as_a_thumbnail(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "data.tar", range(5))
+    index([shard], tmp_path / "lib", str(micro_model), settings())
+    path = f"{shard}::000003.jpg"
+    hit = Searcher(tmp_path / "lib").search([], k=1, images=[path]).hits[0]
+    assert hit.path == path and hit.score == pytest.approx(1.0, abs=1e-4)
+    thumb = thumbnail(tmp_path / "lib", inside_roots(path, (str(tmp_path),)))
+    assert thumb.is_file() and thumb.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_folder_of_shards_and_a_brace_pattern_index_the_same_members(tmp_path, micro_model):
+    (tmp_path / "shards").mkdir()
+    for n in range(3):
+        write_shard(tmp_path / "shards" / f"shard-{n:05d}.tar", range(3 * n, 3 * n + 3))
+    by_folder = index([tmp_path / "shards"], tmp_path / "a", str(micro_model), settings())
+    by_pattern = index([str(tmp_path / "shards" / "shard-{00000..00002}.tar")], tmp_path / "b", str(micro_model))
+    assert by_folder.indexed == by_pattern.indexed == 9
+    assert set(rows(tmp_path / "a")) == set(rows(tmp_path / "b"))
+
+
+def test_a_second_run_reads_nothing_and_a_changed_shard_is_read_again(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(4))
+    index([shard], tmp_path / "lib", str(micro_model), settings())
+    again = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert (again.indexed, again.unchanged) == (0, 4)
+    write_shard(shard, range(1, 6))  # 000000 gone, 000004 and 000005 new
+    os.utime(shard, ns=(1, 10**18))
+    changed = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert (changed.indexed, changed.unchanged, changed.missing) == (2, 3, 1)
+    assert rows(tmp_path / "lib")["s.tar::000000.jpg"].status == "missing"
+
+
+def test_indexing_one_shard_leaves_the_other_shards_of_its_folder_alone(tmp_path, micro_model):
+    a, b = write_shard(tmp_path / "a.tar", range(3)), write_shard(tmp_path / "b.tar", range(3, 5))
+    index([a], tmp_path / "lib", str(micro_model), settings())
+    summary = index([b], tmp_path / "lib", str(micro_model), settings())
+    assert (summary.indexed, summary.missing) == (2, 0)
+    assert {r.status for r in rows(tmp_path / "lib").values()} == {"ok"}
+
+
+def test_a_corrupt_member_is_one_failure_and_the_rest_of_the_shard_is_indexed(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(5), images={2: b"\xff\xd8 not a jpeg"})
+    summary = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert (summary.indexed, summary.failed) == (4, 1)
+    assert summary.failures == [(f"{shard}::000002.jpg", "not a recognised image format")]
+
+
+def test_a_truncated_shard_fails_its_cut_member_only(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(4))
+    last = tarfile.open(shard).getmember("000003.jpg")
+    with open(shard, "r+b") as fh:
+        fh.truncate(last.offset_data + last.size // 2)
+    summary = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert (summary.indexed, summary.failed) == (3, 1)
+    reason = f"truncated tar member: {last.size // 2} of {last.size} bytes present"
+    assert summary.failures == [(f"{shard}::000003.jpg", reason)]
+
+
+def test_a_corrupt_header_is_recorded_for_the_tar_and_members_after_it_are_still_indexed(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(4))
+    header = tarfile.open(shard).getmember("000001.jpg").offset
+    with open(shard, "r+b") as fh:
+        fh.seek(header)
+        fh.write(b"\x07" * 512)
+    summary = index([shard], tmp_path / "lib", str(micro_model), settings())
+    assert (summary.indexed, summary.failed) == (3, 1)
+    ((path, reason),) = summary.failures
+    assert path == str(shard) and reason.startswith(f"corrupt tar at byte {header}")
+
+
+def test_dedup_refuses_to_move_a_tar_member_and_changes_nothing(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(3), images={2: jpeg(0)})  # 000002 is a copy of 000000
+    index([shard], tmp_path / "lib", str(micro_model), settings())
+    groups = find_groups(tmp_path / "lib")
+    assert len(groups) == 1
+    before = shard.read_bytes()
+    with pytest.raises(InsideShard, match="a member of a tar shard; cannot quarantine it"):
+        apply(tmp_path / "lib", groups, "quarantine")
+    result = CliRunner().invoke(app, ["dedup", "-l", str(tmp_path / "lib"), "--apply", "symlink"])
+    assert result.exit_code == 2 and "a member of a tar shard; cannot symlink it" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert shard.read_bytes() == before and not (tmp_path / "lib" / "quarantine").exists()
+
+
+def test_export_copies_a_member_out_of_its_tar_and_refuses_to_link_one(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(3))
+    index([shard], tmp_path / "lib", str(micro_model), settings())
+    base = ["export", "-l", str(tmp_path / "lib"), "-q", "a red circle", "--limit", "3"]
+    result = CliRunner().invoke(app, [*base, "--to", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    copied = {p.name.split("_", 1)[1]: p.read_bytes() for p in (tmp_path / "out").glob("*.jpg")}
+    assert copied == {f"{i:06d}.jpg": jpeg(i) for i in range(3)}
+    linked = CliRunner().invoke(app, [*base, "--to", str(tmp_path / "links"), "--as", "hardlink"])
+    assert linked.exit_code == 2 and "cannot hardlink it" in linked.stderr
