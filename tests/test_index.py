@@ -206,7 +206,7 @@ def test_cli_index_prints_a_json_summary_and_status_reports_the_library(tmp_path
 
 def test_index_of_a_missing_folder_is_one_error_line(tmp_path):
     result = CliRunner().invoke(app, ["index", str(tmp_path / "nope"), "-l", str(tmp_path / "lib")])
-    assert result.exit_code == 2 and result.stderr.strip() == f"error: {tmp_path / 'nope'}: not a folder"
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {tmp_path / 'nope'}: not a folder or tar shard"
 
 
 def _embeddings(library: Path) -> int:
