@@ -23,8 +23,8 @@ def list_architectures() -> list[str]:
 
 
 def architecture(name: str, preprocess: PreprocessConfig | None = None) -> ModelConfig:
-    """The ModelConfig of a named architecture ('vit-g-14', 'vit-g-14-narrow', ...)."""
-    path = ARCHITECTURES / f"{name}.json"
+    """The ModelConfig of a named architecture ('vit-g-14', 'vit-g-14-narrow', ...) or of a config.json path."""
+    path = Path(name) if name.endswith(".json") else ARCHITECTURES / f"{name}.json"
     if not path.is_file():
         raise UnknownModel(name, list_architectures())
     data = json.loads(path.read_text())

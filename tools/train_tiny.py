@@ -84,18 +84,19 @@ def training_caption(sample, rng: np.random.Generator) -> str:
 class Batches:
     """Augmented (view, view, caption ids) batches drawn from a pool of generated samples."""
 
-    def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int):
+    def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int, recipe=None):
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
+        self.views, self.hard_share = (recipe.views, recipe.hard_share) if recipe else (2, 0.5)
         self.rng = np.random.default_rng(seed)
         colours = sorted(shapes.COLOURS)
         self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
 
     def _picks(self) -> np.ndarray:
-        """Half the batch at random, half sharing a few shape colours: with colour alone unable to tell
-        those captions apart, the towers must learn shape, size, count and position too."""
+        """Half the batch (hard_share) sharing a few shape colours, the rest at random: with colour alone
+        unable to tell those captions apart, the towers must learn shape, size, count and position too."""
         chosen = self.rng.choice(sorted(self.by_colour), COLOURS_PER_HARD_HALF, replace=False)
         hard = np.unique(np.concatenate([self.by_colour[c] for c in chosen]))
-        half = self.batch // 2
+        half = round(self.batch * self.hard_share)
         picks = self.rng.choice(hard, half, replace=False)
         rest = np.setdiff1d(np.arange(len(self.pool)), picks)
         return np.concatenate([picks, self.rng.choice(rest, self.batch - half, replace=False)])
@@ -104,22 +105,31 @@ class Batches:
         """uint8 (n, S, S, 3): 4x fewer bytes than float32 to pass between processes."""
         return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
 
-    def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(view, second view or None with one view a sample, caption token ids)."""
         picks = self._picks()
         images = [self.pool[i].image for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
         captions = [training_caption(self.pool[i], self.rng) for i in picks]
         ids = self.tokenizer.tokenize(captions, 77)
         ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
-        return self._crops(images), self._crops(images), ids
+        return self._crops(images), self._crops(images) if self.views == 2 else None, ids
 
 
-def build_model(paddle, seed: int):
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """Options both trainers share beyond steps, batch and learning rate."""
+    parser.add_argument("--arch", default=ARCH, help="architecture: a name in indexer/architectures or a .json path")
+    parser.add_argument("--hard-share", type=float, default=0.5, help="share of a batch drawn sharing colours")
+    parser.add_argument("--views", type=int, choices=(1, 2), default=2, help="augmented views per sample")
+    parser.add_argument("--logit-scale", type=float, default=0, help="start the logit scale here (0: the config's)")
+
+
+def build_model(paddle, seed: int, arch: str = ARCH):
     from paddlenlp.transformers import CLIPConfig, CLIPModel
 
     paddle.seed(seed)
     fields = {
-        k: v for k, v in to_paddlenlp_dict(architecture(ARCH)).items() if k not in ("architectures", "model_type")
+        k: v for k, v in to_paddlenlp_dict(architecture(arch)).items() if k not in ("architectures", "model_type")
     }
     return CLIPModel(CLIPConfig(**fields))
 
@@ -137,10 +147,15 @@ def step_loss(paddle, model, view1, view2, ids):
     import paddle.nn.functional as F
 
     pre = architecture(ARCH).preprocess
-    v1 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view1, pre))), axis=-1)
-    v2 = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view2, pre))), axis=-1)
-    t = F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
+
+    def image(view):
+        return F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view, pre))), axis=-1)
+
+    v1, t = image(view1), F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
     scale = model.logit_scale.clip(max=math.log(100.0)).exp()
+    if view2 is None:
+        return contrastive(paddle, v1, t, scale)
+    v2 = image(view2)
     text_terms = (contrastive(paddle, v1, t, scale) + contrastive(paddle, v2, t, scale)) / 2
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(paddle, v1, v2, scale)
 
@@ -153,9 +168,9 @@ def schedule(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def export(model, out: Path) -> Path:
+def export(model, out: Path, arch: str = ARCH) -> Path:
     """Write the trained weights (float16) and the release-layout files to `out`."""
-    config = architecture(ARCH)
+    config = architecture(arch)
     params = {k: v.numpy() for k, v in model.state_dict().items()}
     state = {k: params[k].astype(np.float16) for k in state_shapes(config)}
     return write_model_dir(out, config, state)
@@ -167,11 +182,13 @@ def train(args) -> Path:
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(args.threads)
     np.random.seed(args.seed)
-    config = architecture(ARCH)
+    config = architecture(args.arch)
     started = time.perf_counter()
     pool = shapes.generate(args.pool, seed=args.seed)
-    batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed)
-    model = build_model(paddle, args.seed)
+    batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed, args)
+    model = build_model(paddle, args.seed, args.arch)
+    if args.logit_scale:
+        model.logit_scale.set_value(paddle.full_like(model.logit_scale, math.log(args.logit_scale)))
     model.train()
     opt = paddle.optimizer.AdamW(learning_rate=args.lr, parameters=model.parameters(), weight_decay=0.05)
     print(f"pool of {len(pool)} samples in {time.perf_counter() - started:.0f} s", flush=True)
@@ -185,9 +202,9 @@ def train(args) -> Path:
             minutes = (time.perf_counter() - started) / 60
             print(f"step {step:5d}  loss {float(loss):.4f}  {minutes:5.1f} min", flush=True)
         if args.save_every and step and step % args.save_every == 0:
-            export(model, args.out)  # a usable model at any time, e.g. to evaluate while training runs
+            export(model, args.out, args.arch)  # a usable model at any time, e.g. to evaluate while training runs
     model.eval()
-    return export(model, args.out)
+    return export(model, args.out, args.arch)
 
 
 def main() -> None:
@@ -200,6 +217,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    add_recipe_options(parser)
     parser.add_argument("--save-every", type=int, default=0, help="also write the model every N steps")
     args = parser.parse_args()
     print(f"wrote {train(args)}")

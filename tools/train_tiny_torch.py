@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
-from train_tiny import ARCH, IMAGE_IMAGE_WEIGHT, Batches, schedule  # noqa: E402
+from train_tiny import ARCH, IMAGE_IMAGE_WEIGHT, Batches, add_recipe_options, schedule  # noqa: E402
 
 from indexer.convert import open_clip_to_paddle  # noqa: E402
 from indexer.layout import state_shapes  # noqa: E402
@@ -68,17 +68,19 @@ def pixels(torch, crops: np.ndarray, device: str):
 def step_loss(torch, model, view1, view2, ids, device):
     f = torch.nn.functional
     v1 = f.normalize(model.encode_image(pixels(torch, view1, device)), dim=-1)
-    v2 = f.normalize(model.encode_image(pixels(torch, view2, device)), dim=-1)
     padded = np.zeros((len(ids), 77), np.int64)  # open_clip's text tower runs on the full context
     padded[:, : ids.shape[1]] = ids
     t = f.normalize(model.encode_text(torch.from_numpy(padded).to(device)), dim=-1)
     scale = model.logit_scale.clamp(max=math.log(100.0)).exp()
+    if view2 is None:
+        return contrastive(torch, v1, t, scale)
+    v2 = f.normalize(model.encode_image(pixels(torch, view2, device)), dim=-1)
     text_terms = (contrastive(torch, v1, t, scale) + contrastive(torch, v2, t, scale)) / 2
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(torch, v1, v2, scale)
 
 
-def export(model, out: Path) -> Path:
-    config = architecture(ARCH)
+def export(model, out: Path, arch: str = ARCH) -> Path:
+    config = architecture(arch)
     weights = open_clip_to_paddle({k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()})
     return write_model_dir(out, config, {k: weights[k].astype(np.float16) for k in state_shapes(config)})
 
@@ -88,14 +90,17 @@ def train(args) -> Path:
     import torch
 
     torch.manual_seed(args.seed)
-    config = architecture(ARCH)
+    config = architecture(args.arch)
     started = time.perf_counter()
     context = multiprocessing.get_context("fork")
     with context.Pool(args.workers) as pool:
         samples = pool.map(_sample, [(i, args.seed) for i in range(args.pool)], chunksize=256)
-    batches = Batches(samples, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed)
+    tokenizer = Tokenizer.from_dir(bpe_dir())
+    batches = Batches(samples, tokenizer, config.vision.image_size, args.batch, args.seed, args)
     batches.seed = args.seed
     model = open_clip.model.CLIP(**open_clip_cfg(config)).to(args.device).train()
+    if args.logit_scale:
+        model.logit_scale.data.fill_(math.log(args.logit_scale))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     print(f"pool of {len(samples)} samples in {time.perf_counter() - started:.0f} s", flush=True)
     with context.Pool(args.workers, initializer=_init, initargs=(batches,)) as pool:
@@ -109,10 +114,12 @@ def train(args) -> Path:
             minutes = (time.perf_counter() - started) / 60
             if step % 250 == 0 or step == args.steps - 1:
                 print(f"step {step:5d}  loss {loss.item():.4f}  {minutes:5.1f} min", flush=True)
+            if step + 1 in args.save_at:
+                export(model, args.out.with_name(f"{args.out.name}-step{step + 1}"), args.arch)
             if args.max_minutes and minutes > args.max_minutes:
                 print(f"stopped at step {step} after {minutes:.1f} min (--max-minutes)", flush=True)
                 break
-    return export(model.eval(), args.out)
+    return export(model.eval(), args.out, args.arch)
 
 
 def main() -> None:
@@ -126,6 +133,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
+    parser.add_argument(
+        "--save-at",
+        type=lambda v: {int(s) for s in v.split(",") if s},
+        default=set(),
+        help="also write OUT-stepN after these step counts, e.g. 400,800",
+    )
+    add_recipe_options(parser)
     parser.add_argument("--workers", type=int, default=max(1, (multiprocessing.cpu_count() or 2) - 2))
     args = parser.parse_args()
     print(f"wrote {train(args)}")
