@@ -206,7 +206,9 @@ def _index_progress():
 
 
 def index_command(
-    roots: Annotated[list[Path], typer.Argument(help="Folders to index (again).")],
+    roots: Annotated[
+        list[Path], typer.Argument(help="Folders or WebDataset tar shards (brace patterns too) to index (again).")
+    ],
     library: LibraryOption = None,
     model: ModelOption = "tiny-shapes",
     runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
@@ -224,6 +226,9 @@ def index_command(
     exclude: Annotated[list[str] | None, typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
     hidden: Annotated[bool, typer.Option(help="Also index hidden files and folders.")] = False,
     follow_symlinks: Annotated[bool, typer.Option(help="Follow symbolic links.")] = False,
+    tars: Annotated[
+        bool, typer.Option(help="Index the images inside *.tar files (WebDataset shards) in the folders.")
+    ] = True,
     draft: Annotated[bool, typer.Option(help="Decode large JPEGs at reduced size (faster).")] = True,
     file_time_limit: Annotated[
         float, typer.Option(min=0, help="Seconds to read and decode one file before skipping it (0: no limit).")
@@ -255,6 +260,7 @@ def index_command(
         include_hidden=hidden,
         include=tuple(include or ()),
         exclude=tuple(exclude or ()),
+        shards=tars,
     )
     settings = IndexSettings(
         runtime=runtime,

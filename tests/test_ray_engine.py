@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +98,39 @@ def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
     monkeypatch.setattr(ray_engine, "run_shard", lambda *a, **k: pytest.fail("a finished shard was embedded again"))
     summary = index_with("ray", folder, library, micro_model)
     assert summary["indexed"] == 12 and not list((library / ray_engine.SHARD_DIR).glob("*"))
+
+
+def make_shard(tmp_path, n: int):
+    """A WebDataset shard of make_folder's files (a broken one and a copy included), each with a .txt caption."""
+    folder = make_folder(tmp_path / "photos", n)
+    shard = tmp_path / "shard-00000.tar"
+    with tarfile.open(shard, "w") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+            caption = f"caption of {path.stem}".encode()
+            info = tarfile.TarInfo(f"{path.stem}.txt")
+            info.size = len(caption)
+            tar.addfile(info, io.BytesIO(caption))
+    return shard
+
+
+def samples(library) -> set[tuple[str, str | None]]:
+    with session(open_catalog(library)) as s:
+        return set(s.execute(select(File.relpath, File.caption)).all())
+
+
+def test_ray_engine_indexes_a_tar_shard_as_the_single_process_path_does(tmp_path, micro_model, local_ray):
+    shard = make_shard(tmp_path, 16)
+    ray_summary = index_with("ray", shard, tmp_path / "ray-lib", micro_model)
+    local_summary = index_with("local", shard, tmp_path / "local-lib", micro_model)
+    assert (ray_summary["indexed"], ray_summary["duplicates"], ray_summary["failed"]) == (16, 1, 1)
+    assert (local_summary["indexed"], local_summary["duplicates"], local_summary["failed"]) == (16, 1, 1)
+    assert files(tmp_path / "ray-lib") == files(tmp_path / "local-lib")
+    assert samples(tmp_path / "ray-lib") == samples(tmp_path / "local-lib")
+    for relpath, caption in samples(tmp_path / "ray-lib"):
+        assert caption == "caption of " + Path(relpath.split("::")[1]).stem
+    a, b = by_hash(tmp_path / "ray-lib", 16), by_hash(tmp_path / "local-lib", 16)
+    assert a.keys() == b.keys() and len(a) == 16
+    assert min(float(a[h] @ b[h]) for h in a) >= 0.9999
+    again = index_with("ray", shard, tmp_path / "ray-lib", micro_model)
+    assert (again["indexed"], again["unchanged"]) == (0, 18)

@@ -174,3 +174,24 @@ def test_export_copies_a_member_out_of_its_tar_and_refuses_to_link_one(tmp_path,
     assert copied == {f"{i:06d}.jpg": jpeg(i) for i in range(3)}
     linked = CliRunner().invoke(app, [*base, "--to", str(tmp_path / "links"), "--as", "hardlink"])
     assert linked.exit_code == 2 and "cannot hardlink it" in linked.stderr
+
+
+def test_the_cli_indexes_a_shard_and_searches_with_a_member_and_names_a_missing_one_in_one_line(tmp_path, micro_model):
+    shard = write_shard(tmp_path / "s.tar", range(4))
+    lib = ["-l", str(tmp_path / "lib")]
+    indexed = CliRunner().invoke(app, ["index", str(shard), *lib, "-m", str(micro_model), "--workers", "0", "--json"])
+    assert indexed.exit_code == 0 and json.loads(indexed.stdout)["indexed"] == 4
+    found = CliRunner().invoke(app, ["search", "--image", f"{shard}::000001.jpg", "-k", "1", *lib, "--json"])
+    assert json.loads(found.stdout)[0]["path"] == f"{shard}::000001.jpg"
+    assert json.loads(found.stdout)[0]["caption"] == shapes.sample(1, SEED).caption
+    missing = CliRunner().invoke(app, ["search", "--image", f"{shard}::000009.jpg", *lib])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == f"error: {shard}::000009.jpg: no such image member in the tar"
+
+
+def test_no_tars_leaves_the_shards_in_a_folder_unread(tmp_path, micro_model):
+    (tmp_path / "photos").mkdir()
+    write_shard(tmp_path / "photos" / "s.tar", range(2))
+    args = ["index", str(tmp_path / "photos"), "-l", str(tmp_path / "lib"), "-m", str(micro_model), "--json"]
+    assert json.loads(CliRunner().invoke(app, [*args, "--no-tars"]).stdout)["indexed"] == 0
+    assert json.loads(CliRunner().invoke(app, args).stdout)["indexed"] == 2
