@@ -11,12 +11,13 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from indexer import tarshards
 from indexer.tables import File, Image, Root
 
 
 @dataclass(frozen=True)
 class Filters:
-    under: str | None = None  # a folder: only files below it
+    under: str | None = None  # a folder: only files below it; or a tar shard: only its members
     after: datetime | None = None  # EXIF capture time, inclusive
     before: datetime | None = None  # exclusive
     camera: str | None = None  # case-insensitive substring of "make model"
@@ -39,7 +40,8 @@ def _under(session: Session, folder: str):
         if target == root or root.is_relative_to(target):
             conditions.append(File.root_id == root_id)
         elif target.is_relative_to(root):
-            prefix = target.relative_to(root).as_posix().replace("%", r"\%").replace("_", r"\_") + "/"
+            below = tarshards.SEP if tarshards.is_shard(target.name) and target.is_file() else "/"
+            prefix = target.relative_to(root).as_posix().replace("%", r"\%").replace("_", r"\_") + below
             conditions.append(and_(File.root_id == root_id, File.relpath.like(prefix + "%", escape="\\")))
     return or_(*conditions) if conditions else File.id < 0
 

@@ -16,7 +16,7 @@ from indexer.catalog import open_catalog, session
 from indexer.pipeline import IndexSettings, index
 from indexer.tables import File
 from indexer.tarshards import InsideShard
-from search import Searcher
+from search import Filters, Searcher
 from search.actions import apply
 from search.dedup import find_groups
 from ui import shapes
@@ -98,6 +98,9 @@ def test_a_folder_of_shards_and_a_brace_pattern_index_the_same_members(tmp_path,
     by_pattern = index([str(tmp_path / "shards" / "shard-{00000..00002}.tar")], tmp_path / "b", str(micro_model))
     assert by_folder.indexed == by_pattern.indexed == 9
     assert set(rows(tmp_path / "a")) == set(rows(tmp_path / "b"))
+    one = str(tmp_path / "shards" / "shard-00001.tar")
+    hits = Searcher(tmp_path / "a").search("a red circle", k=9, filters=Filters(under=one)).hits
+    assert sorted(h.path for h in hits) == [f"{one}::{i:06d}.jpg" for i in range(3, 6)]
 
 
 def test_a_second_run_reads_nothing_and_a_changed_shard_is_read_again(tmp_path, micro_model):
