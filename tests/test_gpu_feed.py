@@ -134,6 +134,14 @@ def test_sharded_run_over_two_devices_gives_the_one_process_catalog_and_vectors(
     assert again.unchanged == 18 and again.indexed == 0  # the truncated file is unchanged too
 
 
+def test_a_shard_that_fails_stops_the_run_and_names_its_device(tmp_path, micro_model):
+    from indexer.gpu_shards import ShardFailed
+
+    folder = photos(tmp_path / "photos")
+    with pytest.raises(ShardFailed, match="^the indexing process on cuda:5 failed: RuntimeUnavailable: .*sees no GPU"):
+        index([folder], tmp_path / "lib", str(micro_model), settings(gpus=("cpu", "cuda:5")))
+
+
 class StubDecoder:
     def __init__(self, blocked: float, in_flight: int):
         self.blocked, self.in_flight = blocked, in_flight
