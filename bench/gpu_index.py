@@ -289,25 +289,27 @@ def crop_agreement(work: Path, n: int) -> dict:
     return out
 
 
-def all_gpus(args) -> dict | str:
-    """The small set on every GPU of the machine (`--gpus all`)."""
+def small_on(args, count: int | None) -> dict | str:
+    """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
     from indexer.gpu_shards import resolve_gpus, visible_gpus
 
-    devices = resolve_gpus("all", visible_gpus())
-    if len(devices) < 2:
-        return "skipped: one GPU"
-    return index_set(args.work, "small", args.work / "model", args, gpus=devices)
+    visible = visible_gpus()
+    if (count or visible) > visible:
+        return f"skipped: {count} GPUs asked for, {visible} here"
+    devices = resolve_gpus(str(count) if count else "all", visible)
+    cpus = args.cores_per_gpu * len(devices) if args.cores_per_gpu else None
+    return index_set(args.work, "small", args.work / "model", args, gpus=devices, cpus=cpus)
 
 
 def scaling(result: dict) -> None:
-    """The small set's images/s on all GPUs over one GPU, steady and overall, when both ran."""
-    one, many = result.get("small"), result.get("small_all_gpus")
-    if isinstance(one, dict) and isinstance(many, dict):
-        result["scaling"] = {
-            "gpus": many["gpus"],
-            "steady": round(many["images_per_s_steady"] / one["images_per_s_steady"], 3),
-            "overall": round(many["images_per_s"] / one["images_per_s"], 3),
-        }
+    """The small set's images/s on several GPUs over one GPU (same run), steady and overall."""
+    one = result.get("small")
+    for key, many in list(result.items()):
+        if key.startswith("small_gpus_") and isinstance(one, dict) and isinstance(many, dict):
+            result[f"scaling_{many['gpus']}_gpus"] = {
+                "steady": round(many["images_per_s_steady"] / one["images_per_s_steady"], 3),
+                "overall": round(many["images_per_s"] / one["images_per_s"], 3),
+            }
 
 
 def main() -> None:
@@ -324,6 +326,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=240, help="seconds after which later phases are skipped")
     parser.add_argument("--device", default="cuda", help="cpu: a dry run of the index runs alone")
     parser.add_argument("--tag", default="", help="added to the result's name (e.g. x2 for a 2-GPU machine)")
+    parser.add_argument("--cores-per-gpu", type=int, help="confine each small-set run to this many cores per GPU")
     parser.add_argument("--large-cpus", type=int, help="index the large set on this many cores (as a smaller host)")
     args = parser.parse_args()
     if args.device == "cpu":
@@ -346,8 +349,10 @@ def main() -> None:
         "decode_bounds": lambda: decode_bounds(args.work, 256),
         "decode_threads": lambda: decode_threads(args.work, 256),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
-        "small": lambda: index_set(args.work, "small", args.work / "model", args),
-        "small_all_gpus": lambda: all_gpus(args),
+        "small": lambda: small_on(args, 1),
+        "small_gpus_2": lambda: small_on(args, 2),
+        "small_gpus_4": lambda: small_on(args, 4),
+        "small_gpus_all": lambda: small_on(args, None),
         "small_cpu_decode_only": lambda: index_set(args.work, "small", args.work / "model", args, "off"),
     }
     for key in args.phases or phases:  # in the order given
