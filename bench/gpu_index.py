@@ -259,7 +259,7 @@ def decode_threads(work: Path, n: int) -> dict:
     torch.cuda.synchronize()
     out["nvjpeg_only_images_per_s"] = round(len(jobs) / (time.perf_counter() - started), 1)
     for threads in (1, 2, 3):
-        decoder = DecodeThreads(224, "cuda", threads=threads)
+        decoder = DecodeThreads(224, "cuda:0", threads=threads)
         started = time.perf_counter()
         for job in jobs:
             decoder.submit(job)

@@ -118,8 +118,10 @@ class DecodeThreads:
         import torch
 
         if self.device.startswith("cuda"):  # the current device and stream are per thread
-            torch.cuda.set_device(self.device)
-            torch.cuda.set_stream(torch.cuda.Stream(self.device))
+            device = torch.device(self.device)
+            if device.index is not None:
+                torch.cuda.set_device(device)
+            torch.cuda.set_stream(torch.cuda.Stream(device))
         while (jobs := self.todo.get()) is not None:
             started, chunk = time.perf_counter(), None
             try:
