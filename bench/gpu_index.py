@@ -88,6 +88,8 @@ def generate(work: Path, counts: dict[str, int]) -> dict:
     info = {}
     with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
         for name, n in counts.items():
+            if n <= 0:
+                continue
             folder = work / name
             folder.mkdir(parents=True, exist_ok=True)
             width, height = SETS[name]

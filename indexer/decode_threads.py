@@ -6,7 +6,8 @@ in the main thread, a batch at a time, left both the GPU's JPEG engines and the 
 turn (12 MP set: 102 images/s against decode bounds of 193 + 99). Here `submit` queues jobs in
 chunks; `threads` threads, each on its own CUDA stream, decode them (one thread's resize overlaps
 another's nvJPEG call, which runs without the GIL) and `take` hands back the finished chunks. A full
-queue blocks `submit`: the time spent there says the device is the side that is behind.
+queue blocks `submit`: the time spent there says the device is the side that is behind. On an H100
+host confined to 16 cores: 201 images/s end to end on 12 MP JPEGs; the threads alone decode 405/s.
 """
 
 from __future__ import annotations
