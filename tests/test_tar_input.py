@@ -198,3 +198,15 @@ def test_no_tars_leaves_the_shards_in_a_folder_unread(tmp_path, micro_model):
     args = ["index", str(tmp_path / "photos"), "-l", str(tmp_path / "lib"), "-m", str(micro_model), "--json"]
     assert json.loads(CliRunner().invoke(app, [*args, "--no-tars"]).stdout)["indexed"] == 0
     assert json.loads(CliRunner().invoke(app, args).stdout)["indexed"] == 2
+
+
+def test_the_search_page_shows_tar_members_with_their_thumbnails(tmp_path, monkeypatch):
+    from ui_demo import page
+
+    shard = write_shard(tmp_path / "s.tar", range(8))
+    index([shard], tmp_path / "lib", "tiny-shapes", settings())
+    monkeypatch.setenv("PIXSEEK_LIBRARY", str(tmp_path / "lib"))
+    at = page("search").text_input(key="search_text").input("a red circle").run()
+    names = [c.value.split(" · ")[2].split()[0] for c in at.caption if c.value.startswith("#")]
+    assert not at.exception and not at.error
+    assert sorted(names) == [f"s.tar::{i:06d}.jpg" for i in range(8)] and len(at.image) == 8
