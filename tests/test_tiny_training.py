@@ -15,20 +15,30 @@ from indexer import load_model
 ROOT = Path(__file__).parents[1]
 
 
-def test_trainer_writes_a_model_directory_that_loads_and_encodes(tmp_path):
-    out, arch = tmp_path / "tiny", tmp_path / "tiny-32px.json"
-    config = json.loads((ROOT / "indexer" / "architectures" / "tiny-shapes.json").read_text())
-    config["vision_config"]["image_size"] = 32  # a variant architecture given as a file
-    arch.write_text(json.dumps(config))
-    cmd = [sys.executable, str(ROOT / "tools" / "train_tiny.py"), "--out", str(out), "--arch", str(arch)]
-    cmd += ["--views", "1", "--steps", "3", "--pool", "48", "--batch", "16", "--warmup", "1"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+def _train(out: Path, *options: str) -> str:
+    cmd = [sys.executable, str(ROOT / "tools" / "train_tiny.py"), "--out", str(out), "--pool", "48", "--batch", "16"]
+    done = subprocess.run([*cmd, "--warmup", "1", *options], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "step     2" in done.stdout
+    return done.stdout
+
+
+def test_trainer_writes_a_model_directory_that_loads_and_encodes(tmp_path):
+    out = tmp_path / "tiny"
+    assert "step     2" in _train(out, "--steps", "3")
     enc = load_model(out, runtime="paddle", device="cpu")
     vectors = enc.encode_texts(["a red circle", "two blue squares on a white background"])
     assert vectors.shape == (2, 128) and np.isfinite(vectors).all()
+
+
+def test_trainer_takes_an_architecture_file_one_view_and_a_time_limit(tmp_path):
+    out, arch = tmp_path / "tiny", tmp_path / "tiny-32px.json"
+    config = json.loads((ROOT / "indexer" / "architectures" / "tiny-shapes.json").read_text())
+    config["vision_config"]["image_size"] = 32
+    arch.write_text(json.dumps(config))
+    log = _train(out, "--arch", str(arch), "--views", "1", "--steps", "500", "--max-minutes", "0.0001")
+    assert "stopped after step 0" in log  # the pool alone takes longer than the limit: one step, then export
     assert json.loads((out / "preprocessor_config.json").read_text())["crop_size"] == {"height": 32, "width": 32}
+    enc = load_model(out, runtime="paddle", device="cpu")
     assert enc.encode_images([Image.new("RGB", (80, 50), "red")]).shape == (1, 128)
 
 

@@ -1,13 +1,14 @@
 """Train the bundled tiny CLIP (models/tiny-shapes) on synthetic captioned shapes, in Paddle on the CPU.
 
-    python tools/train_tiny.py --out models/tiny-shapes --minutes 55 --seed 0
+    python tools/train_tiny.py --out /tmp/tiny-cpu --steps 900 --seed 0 [--views 1 --max-minutes 57]
 
 Contrastive (CLIP) training of the "tiny-shapes" architecture (indexer/architectures/tiny-shapes.json:
 PaddleNLP's CLIPModel, width 128, 4 layers per tower, 64 px images in 8 px patches) with the real CLIP
 tokenizer. Each image is seen in two augmented views (crop, resize, JPEG re-encode, slight colour
 jitter): both views are matched to the caption, and to each other, so that the image tower is stable
-under the edits near-duplicate search must see. Deterministic from the seed (single process, fixed
-thread count). Writes a model directory in the release layout (weights stored as float16 to stay small).
+under the edits near-duplicate search must see (`--views 1`: one view, matched to the caption).
+Deterministic from the seed (single process, fixed thread count). Writes a model directory in the
+release layout (weights stored as float16 to stay small).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-share", type=float, default=0.5, help="share of a batch drawn sharing colours")
     parser.add_argument("--views", type=int, choices=(1, 2), default=2, help="augmented views per sample")
     parser.add_argument("--logit-scale", type=float, default=0, help="start the logit scale here (0: the config's)")
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
 
 
 def build_model(paddle, seed: int, arch: str = ARCH):
@@ -203,6 +205,9 @@ def train(args) -> Path:
             print(f"step {step:5d}  loss {float(loss):.4f}  {minutes:5.1f} min", flush=True)
         if args.save_every and step and step % args.save_every == 0:
             export(model, args.out, args.arch)  # a usable model at any time, e.g. to evaluate while training runs
+        if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
+            print(f"stopped after step {step} at {args.max_minutes} min (--max-minutes)", flush=True)
+            break
     model.eval()
     return export(model, args.out, args.arch)
 

@@ -132,7 +132,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
     parser.add_argument(
         "--save-at",
         type=lambda v: {int(s) for s in v.split(",") if s},
