@@ -39,6 +39,11 @@ def fitting(free_bytes: int, per_image: int, cap: int = AUTO_CAP) -> int:
     return size
 
 
+def given(batch_size: int | None) -> int:
+    """--batch-size, or DEFAULT where no GPU memory decides it (the host path's batches, Ray's and shards' encoders)."""
+    return batch_size or DEFAULT
+
+
 def for_encoder(encoder) -> int:
     """The batch size for a loaded encoder: from its GPU's free memory (torch runtime), else DEFAULT."""
     if not encoder.device.startswith("cuda") or getattr(encoder, "runtime", None) != "torch":

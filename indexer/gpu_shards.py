@@ -79,13 +79,13 @@ def _portable(items: list[tuple[Outcome, object]]) -> list[tuple[Outcome, object
 def _shard(index: int, device: str, model: str, settings, files, known, read, workers: int, out) -> None:
     """One shard's process: read, decode, encode on `device`; finished batches go to `out`."""
     try:
-        from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
+        from .batch_size import given as given_batch_size
         from .gpu_feed import feed_files
         from .loading import load_encoder
 
         def load():
             s = settings
-            size = s.batch_size or DEFAULT_BATCH_SIZE  # the encoder's own batches; the feed sizes its own
+            size = given_batch_size(s.batch_size)  # the encoder's own batches; the feed sizes its own
             return load_encoder(model, runtime=s.runtime, device=device, dtype=s.dtype, batch_size=size)
 
         def sink(items) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import tarshards
-from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
+from .batch_size import given as given_batch_size
 from .catalog import activate_model, get_or_add_root, open_catalog, session
 from .encoder import Encoder
 from .errors import Interrupted, LibraryWriteFailed, PixseekError
@@ -146,7 +146,11 @@ class _Run:
     def _load_encoder(self) -> None:
         s = self.settings
         self.encoder = load_encoder(
-            str(self.ref.path), runtime=s.runtime, device=s.device, dtype=s.dtype, batch_size=host_batch_size(s)
+            str(self.ref.path),
+            runtime=s.runtime,
+            device=s.device,
+            dtype=s.dtype,
+            batch_size=given_batch_size(s.batch_size),
         )
         rearm()
         with session(self.engine, write=True) as db:
@@ -270,17 +274,15 @@ def _encode_on_host(run: _Run, todo: list, root_ids: dict[str, int], read: ReadS
     for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
         run.pending.append(outcome)
         run.state.done += 1
-        if sum(o.decoded is not None for o in run.pending) >= host_batch_size(settings) or len(run.pending) >= 256:
+        if (
+            sum(o.decoded is not None for o in run.pending) >= given_batch_size(settings.batch_size)
+            or len(run.pending) >= 256
+        ):
             run.flush(root_ids)
         run.report()
     if run.pending:
         run.flush(root_ids)
         run.report()
-
-
-def host_batch_size(settings: IndexSettings) -> int:
-    """--batch-size, or the default where no GPU memory decides it (this process's batches, Ray's encoders)."""
-    return settings.batch_size or DEFAULT_BATCH_SIZE
 
 
 def uses_gpu_feed(settings: IndexSettings) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tarshards
-from .batch_size import DEFAULT as DEFAULT_BATCH_SIZE
+from .batch_size import given as given_batch_size
 from .decode import Decoded, ImageMeta
 from .errors import RuntimeUnavailable
 from .reader import Outcome, ReadSettings
@@ -216,7 +216,7 @@ def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSett
     if not todo:
         return
     s = run.settings
-    encode = (str(run.ref.path), s.runtime, s.device, s.dtype, s.batch_size or DEFAULT_BATCH_SIZE)
+    encode = (str(run.ref.path), s.runtime, s.device, s.dtype, given_batch_size(s.batch_size))
     started = not ray.is_initialized()
     if started:
         ray.init(address=rs.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
