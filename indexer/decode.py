@@ -163,6 +163,9 @@ def _decode(data: bytes, where: str, size: int, draft: bool, max_pixels: int, di
     return Decoded(content_hash=digest, size=len(data), meta=meta, crop=crop)
 
 
-def decode_file(path: Path, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS) -> Decoded:
-    """decode_bytes of a file read once; ImageError (with the path) on any failure."""
-    return decode_bytes(read_bytes(path), str(path), size, draft=draft, max_pixels=max_pixels)
+def decode_file(path: str | Path, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS) -> Decoded:
+    """decode_bytes of a file, or of a tar shard member (`<tar>::<member>`), read once; ImageError (with the
+    path) on any failure."""
+    from .tarshards import read_source  # tarshards imports this module's read_bytes
+
+    return decode_bytes(read_source(path), str(path), size, draft=draft, max_pixels=max_pixels)

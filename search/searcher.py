@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 
 from indexer import PixseekError, load_model
 from indexer.catalog import active_model, open_catalog, session
-from indexer.decode import decode_bytes
+from indexer.decode import decode_file
 from indexer.library import existing_library, fetch_vectors, model_key, open_index, vectors_dir
 from indexer.loading import query_runtime
 from indexer.tables import Embedding, File, Image, Root
-from indexer.tarshards import read_source
 
 from .filters import Filters, allowed_ids, display_path
 from .query import QueryError, Term, parse
@@ -133,8 +132,8 @@ class Searcher:
             parts += list(zip(ids, self._stored_vectors([int(t.value) for t in ids]), strict=True))
         files = [t for t in terms if t.kind == "image"]
         for term in files:
-            # read_source: an image file, or a member of an indexed tar shard (`<tar>::<member>`)
-            crop = decode_bytes(read_source(term.value), term.value, self.encoder.config.vision.image_size).crop
+            # an image file, or a member of an indexed tar shard (`<tar>::<member>`)
+            crop = decode_file(term.value, self.encoder.config.vision.image_size).crop
             parts.append((term, self.encoder.encode_pixels(crop[None])[0]))
         vector = np.sum([t.weight * v for t, v in parts], axis=0)
         norm = float(np.linalg.norm(vector))
