@@ -107,7 +107,7 @@ class Batches:
         return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
 
     def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(view, second view or None with one view a sample, caption token ids)."""
+        """(first views, second views or None with --views 1, caption token ids)."""
         picks = self._picks()
         images = [self.pool[i].image for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
