@@ -18,6 +18,7 @@ import io
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from indexer.layout import state_shapes  # noqa: E402
 from indexer.model_config import to_paddlenlp_dict  # noqa: E402
 from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
 from indexer.preprocess import normalize, resize_crop  # noqa: E402
+from indexer.runtime_paddle import import_paddle  # noqa: E402
 from indexer.tokenizer import Tokenizer  # noqa: E402
 from ui import shapes  # noqa: E402
 
@@ -61,25 +63,54 @@ def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image
 
 
-def training_caption(sample, rng: np.random.Generator) -> str:
-    """A true caption that may name only some of the shapes, or only the background.
+@dataclass(frozen=True)
+class Claim:
+    """What a training caption says of its image: these (colour, kind) pairs are present, and the
+    background is this colour (None: the caption does not say)."""
+
+    pairs: frozenset[tuple[str, str]]
+    background: str | None
+
+    def holds_for(self, sample) -> bool:
+        present = {(s.colour, s.kind) for s in sample.shapes}
+        return self.pairs <= present and self.background in (None, sample.background)
+
+
+def training_caption(sample, rng: np.random.Generator) -> tuple[str, Claim]:
+    """A true caption that may name only some of the shapes, or only the background, and its claim.
 
     Users query for what an image contains, not for all it contains ("a red circle" must find an
     image that also holds a blue star). Trained only on complete captions, the model ranks a lone
     shape of the wrong kind above the named shape among several; partial captions teach presence.
     """
-    draw = rng.random()
+    draw, bg = rng.random(), sample.background
     if draw < BACKGROUND_CAPTIONS:
         form = str(rng.choice(BACKGROUND_ONLY_FORMS))
-        bg = sample.background
-        return form.format(bg=bg, a_bg=("an " if bg[0] in "aeiou" else "a ") + bg)
+        return form.format(bg=bg, a_bg=("an " if bg[0] in "aeiou" else "a ") + bg), Claim(frozenset(), bg)
+    named = list(sample.shapes)
     if draw > 1 - PARTIAL_CAPTIONS:
         groups = shapes.by_colour_and_kind(sample.shapes)
         if len(groups) > 1:
             keep = rng.choice(len(groups), int(rng.integers(1, len(groups))), replace=False)
             named = [s for i in sorted(keep) for s in list(groups.values())[i]]
-            return shapes.caption(named, sample.background, rng)
-    return shapes.caption(sample.shapes, sample.background, rng)
+    text = shapes.caption(named, bg, rng)
+    # The background colour is never a shape's colour, so "background" in the text means it is named.
+    return text, Claim(frozenset((s.colour, s.kind) for s in named), bg if "background" in text else None)
+
+
+def caption_targets(claims: list[Claim], samples: list, shared: float) -> np.ndarray | None:
+    """Target weights of a batch's images for each caption (rows), or None for plain CLIP.
+
+    Plain CLIP treats every other image of the batch as a negative, though on these images many hold
+    what a caption says ("a red circle" is true of every image with a red circle): those false
+    negatives fight the very thing a query needs. With `shared` > 0, that weight of each row is spread
+    over all images the caption is true of (supervised-contrastive style); the rest stays on the
+    caption's own image, which keeps images told apart from each other.
+    """
+    if not shared:
+        return None
+    truth = np.array([[c.holds_for(s) for s in samples] for c in claims], np.float32)
+    return ((1 - shared) * np.eye(len(claims)) + shared * truth / truth.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class Batches:
@@ -88,6 +119,7 @@ class Batches:
     def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int, recipe=None):
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
         self.views, self.hard_share = (recipe.views, recipe.hard_share) if recipe else (2, 0.5)
+        self.shared = recipe.shared_positives if recipe else 0.0
         self.rng = np.random.default_rng(seed)
         colours = sorted(shapes.COLOURS)
         self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
@@ -106,15 +138,17 @@ class Batches:
         """uint8 (n, S, S, 3): 4x fewer bytes than float32 to pass between processes."""
         return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
 
-    def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(first views, second views or None with --views 1, caption token ids)."""
+    def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """(first views, second views or None with --views 1, caption token ids, caption targets or None)."""
         picks = self._picks()
-        images = [self.pool[i].image for i in picks]
+        samples = [self.pool[i] for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
-        captions = [training_caption(self.pool[i], self.rng) for i in picks]
-        ids = self.tokenizer.tokenize(captions, 77)
+        captions, claims = zip(*(training_caption(s, self.rng) for s in samples), strict=True)
+        ids = self.tokenizer.tokenize(list(captions), 77)
         ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
-        return self._crops(images), self._crops(images) if self.views == 2 else None, ids
+        images = [s.image for s in samples]
+        second = self._crops(images) if self.views == 2 else None
+        return self._crops(images), second, ids, caption_targets(list(claims), samples, self.shared)
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -124,11 +158,16 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, choices=(1, 2), default=2, help="augmented views per sample")
     parser.add_argument("--logit-scale", type=float, default=0, help="start the logit scale here (0: the config's)")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
+    parser.add_argument(
+        "--shared-positives",
+        type=float,
+        default=0.0,
+        help="weight of a caption's target spread over every image it is true of (0: plain CLIP)",
+    )
 
 
 def build_model(paddle, seed: int, arch: str = ARCH):
-    from paddlenlp.transformers import CLIPConfig, CLIPModel
-
+    _, CLIPConfig, CLIPModel, _ = import_paddle()
     paddle.seed(seed)
     fields = {
         k: v for k, v in to_paddlenlp_dict(architecture(arch)).items() if k not in ("architectures", "model_type")
@@ -136,16 +175,22 @@ def build_model(paddle, seed: int, arch: str = ARCH):
     return CLIPModel(CLIPConfig(**fields))
 
 
-def contrastive(paddle, a, b, scale):
-    """Symmetric InfoNCE between two (n, d) unit-vector batches whose rows correspond."""
+def contrastive(paddle, a, b, scale, targets=None):
+    """Symmetric InfoNCE between two (n, d) unit-vector batches whose rows correspond; `targets` (n, n):
+    weights of b's rows for each row of a (None: the matching row), normalised in each direction."""
     import paddle.nn.functional as F
 
     logits = scale * paddle.matmul(a, b, transpose_y=True)
-    labels = paddle.arange(a.shape[0], dtype="int64")
-    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    if targets is None:
+        labels = paddle.arange(a.shape[0], dtype="int64")
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    rows = paddle.to_tensor(targets / targets.sum(axis=1, keepdims=True))
+    columns = paddle.to_tensor(targets.T / targets.T.sum(axis=1, keepdims=True))
+    return (F.cross_entropy(logits, rows, soft_label=True) + F.cross_entropy(logits.T, columns, soft_label=True)) / 2
 
 
-def step_loss(paddle, model, view1, view2, ids):
+def step_loss(paddle, model, view1, view2, ids, targets=None):
+    """The loss of one batch; `targets` (captions x images) as caption_targets makes them."""
     import paddle.nn.functional as F
 
     pre = architecture(ARCH).preprocess
@@ -155,10 +200,11 @@ def step_loss(paddle, model, view1, view2, ids):
 
     v1, t = image(view1), F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
     scale = model.logit_scale.clip(max=math.log(100.0)).exp()
+    tt = None if targets is None else targets.T  # contrastive(images, texts): rows are images
     if view2 is None:
-        return contrastive(paddle, v1, t, scale)
+        return contrastive(paddle, v1, t, scale, tt)
     v2 = image(view2)
-    text_terms = (contrastive(paddle, v1, t, scale) + contrastive(paddle, v2, t, scale)) / 2
+    text_terms = (contrastive(paddle, v1, t, scale, tt) + contrastive(paddle, v2, t, scale, tt)) / 2
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(paddle, v1, v2, scale)
 
 
@@ -179,8 +225,7 @@ def export(model, out: Path, arch: str = ARCH) -> Path:
 
 
 def train(args) -> Path:
-    import paddle
-
+    paddle = import_paddle()[0]
     paddle.set_device("cpu")
     paddle.base.core.set_num_threads(args.threads)
     np.random.seed(args.seed)

@@ -50,11 +50,16 @@ def _batch_at(step: int):
     return _batches.next()
 
 
-def contrastive(torch, a, b, scale):
+def contrastive(torch, a, b, scale, targets=None):
+    """train_tiny.contrastive in torch."""
     logits = scale * a @ b.T
-    labels = torch.arange(a.shape[0], device=a.device)
     f = torch.nn.functional
-    return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
+    if targets is None:
+        labels = torch.arange(a.shape[0], device=a.device)
+        return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
+    rows = torch.from_numpy(targets / targets.sum(axis=1, keepdims=True)).to(a.device)
+    columns = torch.from_numpy(targets.T / targets.T.sum(axis=1, keepdims=True)).to(a.device)
+    return (f.cross_entropy(logits, rows) + f.cross_entropy(logits.T, columns)) / 2
 
 
 def pixels(torch, crops: np.ndarray, device: str):
@@ -65,17 +70,18 @@ def pixels(torch, crops: np.ndarray, device: str):
     return (x - mean) / torch.tensor(pre.std, device=device)[:, None, None]
 
 
-def step_loss(torch, model, view1, view2, ids, device):
+def step_loss(torch, model, view1, view2, ids, targets, device):
     f = torch.nn.functional
     v1 = f.normalize(model.encode_image(pixels(torch, view1, device)), dim=-1)
     padded = np.zeros((len(ids), 77), np.int64)  # open_clip's text tower runs on the full context
     padded[:, : ids.shape[1]] = ids
     t = f.normalize(model.encode_text(torch.from_numpy(padded).to(device)), dim=-1)
     scale = model.logit_scale.clamp(max=math.log(100.0)).exp()
+    tt = None if targets is None else targets.T  # contrastive(images, texts): rows are images
     if view2 is None:
-        return contrastive(torch, v1, t, scale)
+        return contrastive(torch, v1, t, scale, tt)
     v2 = f.normalize(model.encode_image(pixels(torch, view2, device)), dim=-1)
-    text_terms = (contrastive(torch, v1, t, scale) + contrastive(torch, v2, t, scale)) / 2
+    text_terms = (contrastive(torch, v1, t, scale, tt) + contrastive(torch, v2, t, scale, tt)) / 2
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(torch, v1, v2, scale)
 
 
