@@ -142,6 +142,16 @@ def test_shape_sizes_are_the_named_fraction_of_the_short_side(samples):
             assert low - 0.03 <= width <= high + 0.03, s
 
 
+def test_boxes_locate_each_shape_in_the_final_image(samples):
+    """Each shape's box centre is a pixel of its colour, rotated and JPEG-compressed scenes included."""
+    for s in samples:
+        assert len(s.boxes) == len(s.shapes)
+        for shape, (x, y, width) in zip(s.shapes, s.boxes, strict=True):
+            assert 0 < x < s.image.width and 0 < y < s.image.height and width > 8
+            pixel = np.asarray(s.image.getpixel((int(x), int(y))), dtype=int)
+            assert np.abs(pixel - shapes.COLOURS[shape.colour]).max() < 60, (s, shape)
+
+
 def test_matches_checks_colour_kind_and_background():
     s = shapes.Sample(
         Image.new("RGB", (64, 64)), "", (shapes.Shape("circle", "red", "small", "top"),), "blue", False, None, 0.0

@@ -83,3 +83,17 @@ def test_training_captions_claim_what_is_true_of_their_image_and_targets_follow_
 
 def test_trainer_with_shared_positives_runs(tmp_path):
     assert "step     1" in _train(tmp_path / "tiny", "--steps", "2", "--views", "1", "--shared-positives", "0.5")
+
+
+def test_close_ups_show_one_shape_large_with_a_caption_true_of_the_crop():
+    from ui import shapes
+
+    train_tiny, rng = _trainer_module(), np.random.default_rng(5)
+    for sample in shapes.generate(60, seed=91):
+        crop, text, claim = train_tiny.close_up(sample, rng)
+        assert crop.width == crop.height and len(claim.pairs) == 1
+        ((colour, kind),) = claim.pairs
+        assert colour in text and kind in text and claim.holds_for(sample), text
+        named = np.abs(np.asarray(crop, dtype=int) - shapes.COLOURS[colour]).max(axis=2) < 60
+        assert named.mean() > 0.05, text  # the named shape fills a good part of the crop (a star ~9%)
+        assert (claim.background is not None) == ("background" in text)

@@ -18,7 +18,7 @@ import io
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +98,27 @@ def training_caption(sample, rng: np.random.Generator) -> tuple[str, Claim]:
     return text, Claim(frozenset((s.colour, s.kind) for s in named), bg if "background" in text else None)
 
 
+def close_up(sample, rng: np.random.Generator) -> tuple[Image.Image, str, Claim]:
+    """One of the sample's shapes filling about half of a square crop, and a true caption of the crop.
+
+    Shape is what the towers learn last: on the 64-pixel input a small shape spans two patches,
+    and colour and background explain most captions long before shape does. Close-ups show each kind
+    large, so its look is learned first and then carried to small shapes in whole scenes.
+    """
+    i = int(rng.integers(len(sample.shapes)))
+    x, y, width = sample.boxes[i]
+    w, h = sample.image.size
+    side = min(w, h, round(width * rng.uniform(1.7, 2.3)))
+    left = min(max(0, round(x - side / 2 + rng.uniform(-0.1, 0.1) * width)), w - side)
+    top = min(max(0, round(y - side / 2 + rng.uniform(-0.1, 0.1) * width)), h - side)
+    crop = sample.image.crop((left, top, left + side, top + side))
+    # In the crop the shape is large and central; other shapes may show at its edges, unnamed.
+    shape = replace(sample.shapes[i], size="large", position="centre")
+    text = shapes.caption([shape], sample.background, rng)
+    background = sample.background if "background" in text else None
+    return crop, text, Claim(frozenset({(shape.colour, shape.kind)}), background)
+
+
 def caption_targets(claims: list[Claim], samples: list, shared: float) -> np.ndarray | None:
     """Target weights of a batch's images for each caption (rows), or None for plain CLIP.
 
@@ -120,35 +141,47 @@ class Batches:
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
         self.views, self.hard_share = (recipe.views, recipe.hard_share) if recipe else (2, 0.5)
         self.shared = recipe.shared_positives if recipe else 0.0
+        self.close_ups = recipe.close_ups if recipe else 0.0
         self.rng = np.random.default_rng(seed)
         colours = sorted(shapes.COLOURS)
         self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
+        self.one_group = np.flatnonzero([len(shapes.by_colour_and_kind(s.shapes)) == 1 for s in pool])
 
-    def _picks(self) -> np.ndarray:
+    def _picks(self, simple: bool) -> np.ndarray:
         """Half the batch (hard_share) sharing a few shape colours, the rest at random: with colour alone
-        unable to tell those captions apart, the towers must learn shape, size, count and position too."""
+        unable to tell those captions apart, the towers must learn shape, size, count and position too.
+        `simple`: only samples whose shapes are all of one colour and kind."""
+        allowed = self.one_group if simple else np.arange(len(self.pool))
         chosen = self.rng.choice(sorted(self.by_colour), COLOURS_PER_HARD_HALF, replace=False)
-        hard = np.unique(np.concatenate([self.by_colour[c] for c in chosen]))
-        half = round(self.batch * self.hard_share)
+        hard = np.intersect1d(np.concatenate([self.by_colour[c] for c in chosen]), allowed)
+        half = min(round(self.batch * self.hard_share), len(hard))
         picks = self.rng.choice(hard, half, replace=False)
-        rest = np.setdiff1d(np.arange(len(self.pool)), picks)
+        rest = np.setdiff1d(allowed, picks)
         return np.concatenate([picks, self.rng.choice(rest, self.batch - half, replace=False)])
 
     def _crops(self, images: list[Image.Image]) -> np.ndarray:
         """uint8 (n, S, S, 3): 4x fewer bytes than float32 to pass between processes."""
         return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
 
-    def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
-        """(first views, second views or None with --views 1, caption token ids, caption targets or None)."""
-        picks = self._picks()
+    def next(self, simple: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """(first views, second views or None with --views 1, caption token ids, caption targets or None);
+        `simple`: from samples of one colour and kind only (see --simple-first)."""
+        picks = self._picks(simple)
         samples = [self.pool[i] for i in picks]
         # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
-        captions, claims = zip(*(training_caption(s, self.rng) for s in samples), strict=True)
-        ids = self.tokenizer.tokenize(list(captions), 77)
+        images, captions, claims = [], [], []
+        for s in samples:
+            if self.rng.random() < self.close_ups:
+                image, text, claim = close_up(s, self.rng)
+            else:
+                image, (text, claim) = s.image, training_caption(s, self.rng)
+            images.append(image)
+            captions.append(text)
+            claims.append(claim)
+        ids = self.tokenizer.tokenize(captions, 77)
         ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
-        images = [s.image for s in samples]
         second = self._crops(images) if self.views == 2 else None
-        return self._crops(images), second, ids, caption_targets(list(claims), samples, self.shared)
+        return self._crops(images), second, ids, caption_targets(claims, samples, self.shared)
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +191,18 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, choices=(1, 2), default=2, help="augmented views per sample")
     parser.add_argument("--logit-scale", type=float, default=0, help="start the logit scale here (0: the config's)")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
+    parser.add_argument(
+        "--simple-first",
+        type=float,
+        default=0.0,
+        help="share of the steps, at the start, drawn only from images whose shapes are of one colour and kind",
+    )
+    parser.add_argument(
+        "--close-ups",
+        type=float,
+        default=0.0,
+        help="share of the samples shown as a close-up of one of their shapes (see close_up)",
+    )
     parser.add_argument(
         "--shared-positives",
         type=float,
@@ -241,7 +286,7 @@ def train(args) -> Path:
     print(f"pool of {len(pool)} samples in {time.perf_counter() - started:.0f} s", flush=True)
     for step in range(args.steps):
         opt.set_lr(schedule(step, args.steps, args.lr, args.warmup))
-        loss = step_loss(paddle, model, *batches.next())
+        loss = step_loss(paddle, model, *batches.next(simple=step < args.simple_first * args.steps))
         loss.backward()
         opt.step()
         opt.clear_grad()

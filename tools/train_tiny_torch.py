@@ -47,7 +47,7 @@ def _init(batches: Batches) -> None:
 def _batch_at(step: int):
     """The batch of one step, from its own RNG: the same whatever process makes it."""
     _batches.rng = np.random.default_rng([_batches.seed, step])
-    return _batches.next()
+    return _batches.next(simple=step < _batches.simple_steps)
 
 
 def contrastive(torch, a, b, scale, targets=None):
@@ -103,7 +103,7 @@ def train(args) -> Path:
         samples = pool.map(_sample, [(i, args.seed) for i in range(args.pool)], chunksize=256)
     tokenizer = Tokenizer.from_dir(bpe_dir())
     batches = Batches(samples, tokenizer, config.vision.image_size, args.batch, args.seed, args)
-    batches.seed = args.seed
+    batches.seed, batches.simple_steps = args.seed, args.simple_first * args.steps
     model = open_clip.model.CLIP(**open_clip_cfg(config)).to(args.device).train()
     if args.logit_scale:
         model.logit_scale.data.fill_(math.log(args.logit_scale))

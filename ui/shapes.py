@@ -76,6 +76,8 @@ class Sample:
     textured: bool
     jpeg_quality: int | None
     rotation: float  # degrees, counter-clockwise
+    # Per shape, in the order of `shapes`: centre x, centre y and width in the final image's pixels.
+    boxes: tuple[tuple[float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,8 @@ def sample(index: int, seed: int) -> Sample:
     image = _render(rng, size, placed, background, texture, rotation)
     image = _jpeg(image, quality) if quality is not None else image
     text = caption(shapes, background, rng)
-    return Sample(image, text, shapes, background, texture is not None, quality, rotation)
+    boxes = tuple((p.x, p.y, p.width) for p in placed)
+    return Sample(image, text, shapes, background, texture is not None, quality, rotation, boxes)
 
 
 def generate(n: int, seed: int) -> list[Sample]:
