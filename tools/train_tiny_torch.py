@@ -47,19 +47,14 @@ def _init(batches: Batches) -> None:
 def _batch_at(step: int):
     """The batch of one step, from its own RNG: the same whatever process makes it."""
     _batches.rng = np.random.default_rng([_batches.seed, step])
-    return _batches.next(simple=step < _batches.simple_steps)
+    return _batches.next()
 
 
-def contrastive(torch, a, b, scale, targets=None):
-    """train_tiny.contrastive in torch."""
+def contrastive(torch, a, b, scale):
     logits = scale * a @ b.T
+    labels = torch.arange(a.shape[0], device=a.device)
     f = torch.nn.functional
-    if targets is None:
-        labels = torch.arange(a.shape[0], device=a.device)
-        return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
-    rows = torch.from_numpy(targets / targets.sum(axis=1, keepdims=True)).to(a.device)
-    columns = torch.from_numpy(targets.T / targets.T.sum(axis=1, keepdims=True)).to(a.device)
-    return (f.cross_entropy(logits, rows) + f.cross_entropy(logits.T, columns)) / 2
+    return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
 
 
 def pixels(torch, crops: np.ndarray, device: str):
@@ -70,18 +65,17 @@ def pixels(torch, crops: np.ndarray, device: str):
     return (x - mean) / torch.tensor(pre.std, device=device)[:, None, None]
 
 
-def step_loss(torch, model, view1, view2, ids, targets, device):
+def step_loss(torch, model, view1, view2, ids, device):
     f = torch.nn.functional
     v1 = f.normalize(model.encode_image(pixels(torch, view1, device)), dim=-1)
     padded = np.zeros((len(ids), 77), np.int64)  # open_clip's text tower runs on the full context
     padded[:, : ids.shape[1]] = ids
     t = f.normalize(model.encode_text(torch.from_numpy(padded).to(device)), dim=-1)
     scale = model.logit_scale.clamp(max=math.log(100.0)).exp()
-    tt = None if targets is None else targets.T  # contrastive(images, texts): rows are images
     if view2 is None:
-        return contrastive(torch, v1, t, scale, tt)
+        return contrastive(torch, v1, t, scale)
     v2 = f.normalize(model.encode_image(pixels(torch, view2, device)), dim=-1)
-    text_terms = (contrastive(torch, v1, t, scale, tt) + contrastive(torch, v2, t, scale, tt)) / 2
+    text_terms = (contrastive(torch, v1, t, scale) + contrastive(torch, v2, t, scale)) / 2
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(torch, v1, v2, scale)
 
 
@@ -103,7 +97,7 @@ def train(args) -> Path:
         samples = pool.map(_sample, [(i, args.seed) for i in range(args.pool)], chunksize=256)
     tokenizer = Tokenizer.from_dir(bpe_dir())
     batches = Batches(samples, tokenizer, config.vision.image_size, args.batch, args.seed, args)
-    batches.seed, batches.simple_steps = args.seed, args.simple_first * args.steps
+    batches.seed = args.seed
     model = open_clip.model.CLIP(**open_clip_cfg(config)).to(args.device).train()
     if args.logit_scale:
         model.logit_scale.data.fill_(math.log(args.logit_scale))
