@@ -271,13 +271,11 @@ def _index_roots(run: _Run, sources: list[Source]) -> None:
 def _encode_on_host(run: _Run, todo: list, root_ids: dict[str, int], read: ReadSettings) -> None:
     """Decode in the reader workers, encode batch by batch in this thread, write after each batch."""
     settings = run.settings
+    batch = given_batch_size(settings.batch_size)
     for outcome in _waited(run, read_all(todo, run.known_hashes(), read, settings.workers)):
         run.pending.append(outcome)
         run.state.done += 1
-        if (
-            sum(o.decoded is not None for o in run.pending) >= given_batch_size(settings.batch_size)
-            or len(run.pending) >= 256
-        ):
+        if sum(o.decoded is not None for o in run.pending) >= batch or len(run.pending) >= 256:
             run.flush(root_ids)
         run.report()
     if run.pending:

@@ -63,7 +63,9 @@ def downloads(subset: Subset) -> None:
 def export_form(subset: Subset) -> None:
     left, right = st.columns([1, 3])
     as_ = left.selectbox("Export as", FORMATS, key="curate_as")
-    to = right.text_input("Into the folder (new or empty)", key="curate_to", placeholder="/path/to/subset")
+    to = right.text_input(
+        "Into the folder (new or empty)", key="curate_to", help="A new or empty folder, e.g. /home/me/subset"
+    )
     if st.button(f"Export {len(subset.items)} images", key="curate_export", disabled=not to.strip()):
         try:
             written = export(subset, to.strip(), as_)

@@ -52,7 +52,9 @@ def progress() -> None:
 
 
 progress()
-extra = st.text_input("Add a folder (optional)", key="library_new_root", placeholder="/path/to/photos")
+extra = st.text_input(
+    "Add a folder (optional)", key="library_new_root", help="A folder of images, e.g. /home/me/Pictures"
+)
 if st.button("Index now", key="library_index", disabled=indexjob.busy(job), help="Re-index the folders above"):
     roots = info["roots"] + ([extra.strip()] if extra.strip() else [])
     indexjob.start(lib, searcher.source, roots)

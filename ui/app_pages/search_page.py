@@ -12,7 +12,7 @@ facets = handles.library_facets()
 filters = search_form.sidebar_filters(facets, "search")
 options = search_form.sidebar_options()
 
-text = st.text_input("Describe what you are looking for", key="search_text", placeholder="a red circle")
+text = st.text_input("Describe what you are looking for", key="search_text")
 named_images = search_form.query_images(facets.roots)
 images = list(named_images.values())
 terms = st.session_state.setdefault("search_terms", [])
@@ -24,7 +24,7 @@ for i, term in enumerate(terms):
 
 query = tokens(text, terms, images=len(images))
 if not query and not images:
-    st.info("Type what you are looking for, upload an image, or paste a path.")
+    st.info('Type what you are looking for (e.g. "a red circle"), upload an image, or paste a path.')
     st.stop()
 
 signature = (tuple(query), tuple(map(str, images)), filters, options)
