@@ -42,6 +42,23 @@ def test_trainer_takes_an_architecture_file_one_view_and_a_time_limit(tmp_path):
     assert enc.encode_images([Image.new("RGB", (80, 50), "red")]).shape == (1, 128)
 
 
+def test_two_processes_train_the_model_one_process_trains(tmp_path):
+    """--procs 2 splits every batch between two processes: the same steps, so the same model up to rounding."""
+    from ui import shapes
+
+    recipe = ("--views", "1", "--close-ups", "0.5")
+    logs = {
+        name: _train(tmp_path / name, "--steps", steps, *procs, *recipe)
+        for name, steps, procs in [("one", "3", ()), ("two", "3", ("--procs", "2")), ("shorter", "2", ())]
+    }
+    steps = {name: [line for line in log.splitlines() if line.startswith("step")] for name, log in logs.items()}
+    assert len(steps["two"]) == 2 and steps["one"] == steps["two"]  # the same losses at the same steps
+    images = [s.image for s in shapes.generate(8, seed=77)]
+    vectors = {name: load_model(tmp_path / name, runtime="paddle", device="cpu").encode_images(images) for name in logs}
+    assert np.abs(vectors["one"] - vectors["two"]).max() < 2e-3
+    assert np.abs(vectors["one"] - vectors["shorter"]).max() > 2e-2  # one step less is told apart
+
+
 def test_generator_cli_writes_images_and_captions(tmp_path):
     cmd = [sys.executable, "-m", "ui.shapes", str(tmp_path / "set"), "--n", "24", "--seed", "11"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=ROOT)

@@ -1,14 +1,15 @@
 """Train the bundled tiny CLIP (models/tiny-shapes) on synthetic captioned shapes, in Paddle on the CPU.
 
-    python tools/train_tiny.py --out /tmp/tiny-cpu --steps 900 --seed 0 [--views 1 --max-minutes 57]
+    python tools/train_tiny.py --out /tmp/tiny-cpu --steps 900 --seed 0 [--views 1 --procs 2 --max-minutes 57]
 
 Contrastive (CLIP) training of the "tiny-shapes" architecture (indexer/architectures/tiny-shapes.json:
 PaddleNLP's CLIPModel, width 128, 4 layers per tower, 64 px images in 8 px patches) with the real CLIP
 tokenizer. Each image is seen in two augmented views (crop, resize, JPEG re-encode, slight colour
 jitter): both views are matched to the caption, and to each other, so that the image tower is stable
 under the edits near-duplicate search must see (`--views 1`: one view, matched to the caption).
-Deterministic from the seed (single process, fixed thread count). Writes a model directory in the
-release layout (weights stored as float16 to stay small).
+Deterministic from the seed (fixed thread count; `--procs 2` splits every batch between two
+one-thread processes, 1.4x faster on 2 cores, the same steps up to rounding: see Peers). Writes a model
+directory in the release layout (weights stored as float16 to stay small).
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ class Peers:
         parts = [p.grad[rows] if "token_embedding" in n else p.grad for n, p in named]
         flat = paddle.concat([g.flatten() for g in parts])
         self.dist.all_reduce(flat)
-        for (name, param), total in zip(named, paddle.split(flat, [int(g.numel()) for g in parts])):
+        for (name, param), total in zip(named, paddle.split(flat, [int(g.numel()) for g in parts]), strict=True):
             if "token_embedding" in name:
                 param.grad.set_value(paddle.scatter(param.grad, rows, total.reshape([len(rows), -1])))
             else:
@@ -339,10 +340,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads in all, shared among the processes")
-    parser.add_argument("--procs", type=int, default=1, help="processes, each training on a share of every batch (see Peers)")
+    parser.add_argument(
+        "--procs", type=int, default=1, help="processes, each training on a share of every batch (see Peers)"
+    )
     add_recipe_options(parser)
     parser.add_argument("--save-every", type=int, default=0, help="also write the model every N steps")
     args = parser.parse_args()
+    if args.procs < 1 or args.batch % args.procs:
+        parser.error("--batch must be a multiple of --procs")  # the processes gather equal shares
     print(f"wrote {train(args)}")
 
 
