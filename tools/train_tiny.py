@@ -323,7 +323,9 @@ def _train(args) -> Path:
         if lead and args.save_every and step and step % args.save_every == 0:
             export(model, args.out, args.arch)  # a usable model at any time, e.g. to evaluate while training runs
         late = bool(args.max_minutes) and time.perf_counter() - started > args.max_minutes * 60
-        if late if peers is None else peers.any(late):
+        if peers is not None:
+            late = peers.any(late)
+        if late:
             say(f"stopped after step {step} at {args.max_minutes} min (--max-minutes)", flush=True)
             break
     model.eval()
