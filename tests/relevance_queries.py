@@ -23,7 +23,7 @@ def _has(colour: str | None = None, kind: str | None = None, background: str | N
 
 
 def _a(word: str) -> str:
-    return ("an " if word[0] in "aeiou" else "a ") + word
+    return f"{shapes.article(word)} {word}"
 
 
 def candidate_queries() -> dict[str, list[tuple[str, Predicate]]]:

@@ -274,7 +274,7 @@ PLAIN_FORMS = ("{objs}", "{objs}", "{prefix} {objs}", "{prefix} {objs}", "{be} {
 TERSE_FORMS = ("{objs}, {bg} background", "{objs}")  # these drop the article before a single shape
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     """Return "a" or "an" for the word that follows."""
     return "an" if word[0] in "aeiou" else "a"
 
@@ -301,7 +301,7 @@ def _group_phrase(shapes: list[Shape], rng: np.random.Generator, terse: bool) ->
     elif rng.random() < 0.3:
         words.insert(0, "one")
     elif not terse:
-        words.insert(0, _article(words[0]))
+        words.insert(0, article(words[0]))
     if n == 1 and rng.random() < 0.35:
         words.append(_where(first.position, rng))
     return " ".join(words)
@@ -332,7 +332,7 @@ def caption(shapes: Sequence[Shape], background: str, rng: np.random.Generator) 
     text = form.format(
         objs=_join(phrases),
         bg=background,
-        a_bg=f"{_article(background)} {background}",
+        a_bg=f"{article(background)} {background}",
         prefix=rng.choice(PREFIXES),
         be=be,
     )
