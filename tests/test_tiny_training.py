@@ -59,6 +59,55 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path):
     assert np.abs(vectors["one"] - vectors["shorter"]).max() > 2e-2  # one step less is told apart
 
 
+def test_training_forward_is_paddlenlps_forward_features_and_gradients():
+    """tools/tiny_towers computes what PaddleNLP's CLIPModel computes, and back-propagates the same gradients."""
+    import paddle
+    import paddle.nn.functional as F
+
+    from indexer.tokenizer import Tokenizer
+    from ui import shapes
+
+    train_tiny = _trainer_module()
+    tiny_towers = train_tiny.tiny_towers
+    model = train_tiny.build_model(paddle, seed=3)
+    rng = np.random.default_rng(4)
+    with paddle.no_grad():  # past the initial weights: biases and norms off their zeros and ones
+        for p in model.parameters():
+            p.set_value(p + paddle.to_tensor(rng.normal(0, 0.02, p.shape).astype("float32")))
+    samples = shapes.generate(6, seed=12)
+    size = train_tiny.architecture(train_tiny.ARCH).vision.image_size
+    pixels = paddle.to_tensor(
+        train_tiny.normalize(
+            np.stack([train_tiny.resize_crop(s.image, size) for s in samples]),
+            train_tiny.architecture(train_tiny.ARCH).preprocess,
+        )
+    )
+    captions = [s.caption for s in samples[:5]] + ["a red circle"]  # captions of different lengths
+    ids = Tokenizer.from_dir(train_tiny.bpe_dir()).tokenize(captions, 77)
+    ids = ids[:, : int(ids.argmax(axis=1).max()) + 3]  # padding after the longest caption's end too
+
+    def run(image, text):
+        model.clear_gradients()
+        i, t = image(pixels), text(ids)
+        loss = train_tiny.contrastive(paddle, F.normalize(i, axis=-1), F.normalize(t, axis=-1), paddle.to_tensor(9.0))
+        loss.backward()
+        grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters() if p.grad is not None}
+        return i.numpy(), t.numpy(), grads
+
+    ref = run(
+        lambda x: model.get_image_features(pixel_values=x),
+        lambda x: model.get_text_features(input_ids=paddle.to_tensor(x)),
+    )
+    fast = run(lambda x: tiny_towers.image_features(model, x), lambda x: tiny_towers.text_features(model, x))
+    np.testing.assert_allclose(fast[0], ref[0], atol=1e-4)
+    np.testing.assert_allclose(fast[1], ref[1], atol=1e-4)
+    assert set(fast[2]) == set(ref[2]) and len(ref[2]) > 100
+    for name, grad in ref[2].items():
+        # A key bias shifts a query's scores all alike, which softmax ignores: its gradient is rounding noise.
+        bound = 1e-6 if "k_proj.bias" in name else 1e-3 * np.abs(grad).max()
+        assert np.abs(fast[2][name] - grad).max() <= bound, name
+
+
 def test_generator_cli_writes_images_and_captions(tmp_path):
     cmd = [sys.executable, "-m", "ui.shapes", str(tmp_path / "set"), "--n", "24", "--seed", "11"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=ROOT)

@@ -28,6 +28,8 @@ from PIL import Image, ImageEnhance
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
+import tiny_towers  # noqa: E402
+
 from indexer.layout import state_shapes  # noqa: E402
 from indexer.model_config import to_paddlenlp_dict  # noqa: E402
 from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
@@ -243,11 +245,12 @@ def step_loss(paddle, model, view1, view2, ids, peers: Peers | None = None):
     if peers is not None:
         view1, view2, ids = (peers.share(a) if a is not None else None for a in (view1, view2, ids))
 
+    # tiny_towers: PaddleNLP's forward of the model, formulated for Paddle's CPU kernels (1.5x faster)
     def image(view):
-        v = F.normalize(model.get_image_features(pixel_values=paddle.to_tensor(normalize(view, pre))), axis=-1)
+        v = F.normalize(tiny_towers.image_features(model, paddle.to_tensor(normalize(view, pre))), axis=-1)
         return v if peers is None else peers.gather(v)
 
-    v1, t = image(view1), F.normalize(model.get_text_features(input_ids=paddle.to_tensor(ids)), axis=-1)
+    v1, t = image(view1), F.normalize(tiny_towers.text_features(model, ids), axis=-1)
     t = t if peers is None else peers.gather(t)
     scale = model.logit_scale.clip(max=math.log(100.0)).exp()
     if view2 is None:
