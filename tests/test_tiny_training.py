@@ -108,17 +108,6 @@ def test_training_forward_is_paddlenlps_forward_features_and_gradients():
         assert np.abs(fast[2][name] - grad).max() <= bound, name
 
 
-def test_learning_rate_anneals_by_the_step_count_or_the_clock_whichever_comes_first():
-    schedule = _trainer_module().schedule
-    assert schedule(0, 1000, 1.0, 10) == 0.1 and schedule(9, 1000, 1.0, 10) == 1.0  # warm-up
-    assert schedule(10, 1000, 1.0, 10) == 1.0 and schedule(999, 1000, 1.0, 10) > 0.05
-    assert abs(schedule(505, 1000, 1.0, 10) - 0.525) < 1e-9  # half-way down the cosine: (1 + 0.05) / 2
-    # A run cut by --max-minutes: half the time spent at step 100 puts it half-way, all of it at the bottom.
-    assert abs(schedule(100, 1000, 1.0, 10, clock=0.5) - 0.525) < 1e-9
-    assert schedule(100, 1000, 1.0, 10, clock=1.0) == 0.05
-    assert schedule(600, 1000, 1.0, 10, clock=0.1) == schedule(600, 1000, 1.0, 10)  # steps ahead of the clock
-
-
 def test_generator_cli_writes_images_and_captions(tmp_path):
     cmd = [sys.executable, "-m", "ui.shapes", str(tmp_path / "set"), "--n", "24", "--seed", "11"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=ROOT)

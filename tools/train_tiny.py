@@ -156,9 +156,7 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-share", type=float, default=0.5, help="share of a batch drawn sharing colours")
     parser.add_argument("--views", type=int, choices=(1, 2), default=2, help="augmented views per sample")
     parser.add_argument("--logit-scale", type=float, default=0, help="start the logit scale here (0: the config's)")
-    parser.add_argument(
-        "--max-minutes", type=float, default=0, help="stop (and export) after this; the learning rate anneals by then"
-    )
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop early (and still export) after this")
     parser.add_argument(
         "--close-ups",
         type=float,
@@ -232,13 +230,13 @@ class Peers:
             else:
                 param.grad.set_value(total.reshape(param.grad.shape))
 
-    def latest(self, clock: float) -> float:
-        """The furthest clock of the processes: all set the same learning rate and stop at the same step."""
+    def any(self, flag: bool) -> bool:
+        """Whether any process says so (all stop at the same step when one runs out of time)."""
         import paddle
 
-        value = paddle.to_tensor([clock], dtype="float64")
+        value = paddle.to_tensor([int(flag)], dtype="int32")
         self.dist.all_reduce(value, op=self.dist.ReduceOp.MAX)
-        return float(value.item())
+        return bool(value.item())
 
 
 def step_loss(paddle, model, view1, view2, ids, peers: Peers | None = None):
@@ -263,12 +261,11 @@ def step_loss(paddle, model, view1, view2, ids, peers: Peers | None = None):
     return text_terms + IMAGE_IMAGE_WEIGHT * contrastive(paddle, v1, v2, scale)
 
 
-def schedule(step: int, total: int, peak: float, warmup: int, clock: float = 0.0) -> float:
-    """Linear warm-up, then cosine decay to 5% of the peak at `total` steps or, if sooner, when `clock`
-    (the share of the --max-minutes budget spent) reaches 1: a run cut by the clock still anneals."""
+def schedule(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 5% of the peak."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    progress = max((step - warmup) / max(1, total - warmup), clock)
+    progress = (step - warmup) / max(1, total - warmup)
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -315,9 +312,8 @@ def _train(args) -> Path:
     opt = paddle.optimizer.AdamW(learning_rate=args.lr, parameters=model.parameters(), weight_decay=0.05)
     say = print if lead else (lambda *a, **k: None)
     say(f"pool of {len(pool)} samples in {time.perf_counter() - started:.0f} s", flush=True)
-    clock = 0.0  # the share of --max-minutes spent (0 without a budget)
     for step in range(args.steps):
-        opt.set_lr(schedule(step, args.steps, args.lr, args.warmup, clock))
+        opt.set_lr(schedule(step, args.steps, args.lr, args.warmup))
         batch = batches.next()
         loss = step_loss(paddle, model, *batch, peers=peers)
         loss.backward()
@@ -330,10 +326,10 @@ def _train(args) -> Path:
             say(f"step {step:5d}  loss {float(loss):.4f}  {minutes:5.1f} min", flush=True)
         if lead and args.save_every and step and step % args.save_every == 0:
             export(model, args.out, args.arch)  # a usable model at any time, e.g. to evaluate while training runs
-        if args.max_minutes:
-            clock = (time.perf_counter() - started) / (args.max_minutes * 60)
-            clock = clock if peers is None else peers.latest(clock)
-        if clock >= 1:
+        late = bool(args.max_minutes) and time.perf_counter() - started > args.max_minutes * 60
+        if peers is not None:
+            late = peers.any(late)
+        if late:
             say(f"stopped after step {step} at {args.max_minutes} min (--max-minutes)", flush=True)
             break
     model.eval()

@@ -105,9 +105,8 @@ def train(args) -> Path:
     print(f"pool of {len(samples)} samples in {time.perf_counter() - started:.0f} s", flush=True)
     with context.Pool(args.workers, initializer=_init, initargs=(batches,)) as pool:
         for step, batch in enumerate(pool.imap(_batch_at, range(args.steps), chunksize=4)):
-            clock = (time.perf_counter() - started) / (args.max_minutes * 60) if args.max_minutes else 0.0
             for group in opt.param_groups:
-                group["lr"] = schedule(step, args.steps, args.lr, args.warmup, clock)
+                group["lr"] = schedule(step, args.steps, args.lr, args.warmup)
             loss = step_loss(torch, model, *batch, args.device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
