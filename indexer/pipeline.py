@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from braceexpand import braceexpand
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError, StatementError
 
 from . import tarshards
 from .batch_size import given as given_batch_size
@@ -232,6 +232,12 @@ def index(
         except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
             _mark_ended(run.engine, run.run_id, "failed")
             raise LibraryWriteFailed(str(library), _write_error(exc)) from exc
+        except StatementError as exc:
+            # A signal that lands while SQLAlchemy prepares a statement reaches us wrapped in its error.
+            if not isinstance(exc.orig, Interrupted):
+                raise
+            _mark_ended(run.engine, run.run_id, "interrupted")
+            raise exc.orig from None
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)

@@ -101,7 +101,7 @@ def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_mode
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail(f"the run was still going 5 s after {said}")
-    assert proc.returncode == code
+    assert proc.returncode == code, err[-3000:]
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(f"error: stopped by {said}; "), err
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # no decode worker left behind
@@ -114,3 +114,21 @@ def test_sigterm_and_ctrl_c_stop_the_run_within_5_s_cleanly(tmp_path, micro_mode
     assert sorted(a.index_ids) == sorted(a.wanted) and len(a.wanted) == IMAGES and duplicated(a) == 0
     assert a.run_statuses == ["interrupted", "done"]
     assert tree_hashes(folder) == hashes
+
+
+def test_a_signal_wrapped_by_sqlalchemy_still_stops_the_run_as_interrupted(tmp_path, micro_model, monkeypatch):
+    """A signal that lands while SQLAlchemy prepares a statement comes out as its StatementError: still a stop."""
+    from sqlalchemy.exc import StatementError
+
+    from indexer import pipeline
+    from indexer.errors import Interrupted
+
+    def stopped_inside_sqlalchemy(run, sources):
+        raise StatementError("stopped", "SELECT 1", None, Interrupted(signal.SIGTERM))
+
+    folder, library = tmp_path / "photos", tmp_path / "lib"
+    add_images(folder, 0, 2)
+    monkeypatch.setattr(pipeline, "_index_roots", stopped_inside_sqlalchemy)
+    with pytest.raises(Interrupted) as stop:
+        pipeline.index([folder], library, str(micro_model))
+    assert stop.value.signum == signal.SIGTERM and run_statuses(library) == ["interrupted"]
