@@ -22,18 +22,16 @@ def _has(colour: str | None = None, kind: str | None = None, background: str | N
     return lambda s: shapes.matches(s, colour=colour, kind=kind, background=background)
 
 
-def _a(word: str) -> str:
-    return f"{shapes.article(word)} {word}"
-
-
 def candidate_queries() -> dict[str, list[tuple[str, Predicate]]]:
     """Background-only, colour+shape and colour+shape+background queries, by kind."""
     colours, kinds = shapes.COLOURS, shapes.KINDS
     return {
-        "background": [(f"{_a(bg)} background", lambda s, bg=bg: s.background == bg) for bg in colours],
-        "colour+shape": [(_a(f"{c} {k}"), _has(c, k)) for c, k in product(colours, kinds)],
+        "background": [
+            (f"{shapes.with_article(bg)} background", lambda s, bg=bg: s.background == bg) for bg in colours
+        ],
+        "colour+shape": [(shapes.with_article(f"{c} {k}"), _has(c, k)) for c, k in product(colours, kinds)],
         "colour+shape+background": [
-            (f"{_a(f'{c} {k}')} on {_a(bg)} background", _has(c, k, bg))
+            (f"{shapes.with_article(f'{c} {k}')} on {shapes.with_article(bg)} background", _has(c, k, bg))
             for c, k, bg in product(colours, kinds, colours)
             if c != bg
         ],

@@ -75,13 +75,9 @@ def test_training_forward_is_paddlenlps_forward_features_and_gradients():
         for p in model.parameters():
             p.set_value(p + paddle.to_tensor(rng.normal(0, 0.02, p.shape).astype("float32")))
     samples = shapes.generate(6, seed=12)
-    size = train_tiny.architecture(train_tiny.ARCH).vision.image_size
-    pixels = paddle.to_tensor(
-        train_tiny.normalize(
-            np.stack([train_tiny.resize_crop(s.image, size) for s in samples]),
-            train_tiny.architecture(train_tiny.ARCH).preprocess,
-        )
-    )
+    config = train_tiny.architecture(train_tiny.ARCH)
+    crops = np.stack([train_tiny.resize_crop(s.image, config.vision.image_size) for s in samples])
+    pixels = paddle.to_tensor(train_tiny.normalize(crops, config.preprocess))
     captions = [s.caption for s in samples[:5]] + ["a red circle"]  # captions of different lengths
     ids = Tokenizer.from_dir(train_tiny.bpe_dir()).tokenize(captions, 77)
     ids = ids[:, : int(ids.argmax(axis=1).max()) + 3]  # padding after the longest caption's end too

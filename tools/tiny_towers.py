@@ -69,7 +69,6 @@ def _attention(x, attn, batch: int, tokens: int, mask=None):
     outputs = []
     for h in range(heads):
         cols = slice(h * width, (h + 1) * width)
-
         q, k, v = (linear(x, p, cols).reshape([batch, tokens, width]) for p in (attn.q_proj, attn.k_proj, attn.v_proj))
         scores = paddle.matmul(q * (width**-0.5), k, transpose_y=True)
         if mask is not None:

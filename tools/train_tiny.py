@@ -78,7 +78,7 @@ def training_caption(sample, rng: np.random.Generator) -> str:
     if draw < BACKGROUND_CAPTIONS:
         form = str(rng.choice(BACKGROUND_ONLY_FORMS))
         bg = sample.background
-        return form.format(bg=bg, a_bg=f"{shapes.article(bg)} {bg}")
+        return form.format(bg=bg, a_bg=shapes.with_article(bg))
     if draw > 1 - PARTIAL_CAPTIONS:
         groups = shapes.by_colour_and_kind(sample.shapes)
         if len(groups) > 1:

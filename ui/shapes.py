@@ -279,6 +279,11 @@ def article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+def with_article(word: str) -> str:
+    """The word after its "a" or "an": "an orange"."""
+    return f"{article(word)} {word}"
+
+
 def _where(position: str, rng: np.random.Generator) -> str:
     """Return a phrase placing a shape, e.g. "at the top left", "on the left", "in the centre"."""
     if position == "centre":
@@ -332,7 +337,7 @@ def caption(shapes: Sequence[Shape], background: str, rng: np.random.Generator) 
     text = form.format(
         objs=_join(phrases),
         bg=background,
-        a_bg=f"{article(background)} {background}",
+        a_bg=with_article(background),
         prefix=rng.choice(PREFIXES),
         be=be,
     )
