@@ -60,29 +60,50 @@ def linear(x, layer, cols: slice = slice(None)):
     return _linear_layer().apply(x, layer.weight[:, cols], layer.bias[cols])
 
 
-def _attention(x, attn, batch: int, tokens: int, mask=None):
-    """paddle.nn.MultiHeadAttention (self-attention, no dropout) on (batch * tokens, width) rows."""
+def _attention(x, attn, batch: int, tokens: int, mask=None, rows=None):
+    """paddle.nn.MultiHeadAttention (self-attention, no dropout) on (batch * tokens, width) rows.
+
+    `rows`: one row index per sample (int64 tensor); then only those rows' outputs are computed,
+    each attending to all of its sample's keys (`mask`: those rows of the mask, (batch, 1, tokens)).
+    """
     import paddle.nn.functional as F
 
     paddle = _paddle()
     heads, width = attn.num_heads, attn.head_dim
+    queries = x if rows is None else paddle.gather(x, rows)
+    asked = tokens if rows is None else 1
     outputs = []
     for h in range(heads):
         cols = slice(h * width, (h + 1) * width)
-        q, k, v = (linear(x, p, cols).reshape([batch, tokens, width]) for p in (attn.q_proj, attn.k_proj, attn.v_proj))
+        q = linear(queries, attn.q_proj, cols).reshape([batch, asked, width])
+        k, v = (linear(x, p, cols).reshape([batch, tokens, width]) for p in (attn.k_proj, attn.v_proj))
         scores = paddle.matmul(q * (width**-0.5), k, transpose_y=True)
         if mask is not None:
             scores = scores + mask
-        outputs.append(paddle.matmul(F.softmax(scores), v).reshape([batch * tokens, width]))
+        outputs.append(paddle.matmul(F.softmax(scores), v).reshape([batch * asked, width]))
     return linear(paddle.concat(outputs, axis=1), attn.out_proj)
 
 
-def _encoder(x, transformer, batch: int, tokens: int, mask=None):
-    """paddle.nn.TransformerEncoder of pre-norm layers (normalize_before=True, no dropout) on rows."""
-    for layer in transformer.layers:
+def _encoder(x, transformer, batch: int, tokens: int, rows, mask=None):
+    """paddle.nn.TransformerEncoder of pre-norm layers (normalize_before=True, no dropout) on rows;
+    returns the last layer's outputs at `rows` (one per sample, an int64 tensor) only.
+
+    Only the pooled token of each sample is read from the last layer, and its output depends on the
+    other tokens only through their keys and values, so the last layer computes the queries, the
+    attention output and the MLP for that one row of each sample (a quarter of the towers' work).
+    """
+    paddle = _paddle()
+    *inner, last = transformer.layers
+    for layer in inner:
         x = x + _attention(layer.norm1(x), layer.self_attn, batch, tokens, mask)
-        x = x + linear(layer.activation(linear(layer.norm2(x), layer.linear1)), layer.linear2)
-    return x
+        x = x + _mlp(layer, x)
+    pooled_mask = None if mask is None else paddle.gather(mask[0], rows % tokens).unsqueeze(1)
+    x = paddle.gather(x, rows) + _attention(last.norm1(x), last.self_attn, batch, tokens, pooled_mask, rows)
+    return x + _mlp(last, x)
+
+
+def _mlp(layer, x):
+    return linear(layer.activation(linear(layer.norm2(x), layer.linear1)), layer.linear2)
 
 
 def image_features(model, pixel_values):
@@ -95,9 +116,9 @@ def image_features(model, pixel_values):
     cls = vision.class_embedding.unsqueeze([0, 1]).expand([n, -1, -1])
     x = vision.ln_pre(paddle.concat([cls, patches], axis=1) + vision.positional_embedding.weight)
     tokens = x.shape[1]
-    x = _encoder(x.reshape([n * tokens, width]), vision.transformer, n, tokens)
-    first = x.reshape([n, tokens, width])[:, 0]
-    return paddle.matmul(vision.ln_post(first), model.vision_projection)
+    first = paddle.to_tensor(np.arange(n) * tokens)  # the class token of each image
+    x = _encoder(x.reshape([n * tokens, width]), vision.transformer, n, tokens, first)
+    return paddle.matmul(vision.ln_post(x), model.vision_projection)
 
 
 def text_features(model, input_ids: np.ndarray):
@@ -109,8 +130,8 @@ def text_features(model, input_ids: np.ndarray):
     x = text.token_embedding(ids) + text.positional_embedding.weight[:tokens]
     width = x.shape[-1]
     mask = text.causal_mask[0, :, :tokens, :tokens]  # (1, tokens, tokens): broadcast over the batch
-    x = _encoder(x.reshape([n * tokens, width]), text.transformer, n, tokens, mask)
-    # Layer norm acts on each token alone, so it is applied to the pooled tokens only.
-    ends = (input_ids == text.eos_token_id).argmax(axis=1)
-    pooled = paddle.gather(x, paddle.to_tensor(np.arange(n) * tokens + ends))
-    return paddle.matmul(text.ln_final(pooled), model.text_projection)
+    # Pooled at each caption's first end token; layer norm acts on each token alone, so it is
+    # applied to the pooled tokens only.
+    ends = paddle.to_tensor(np.arange(n) * tokens + (input_ids == text.eos_token_id).argmax(axis=1))
+    x = _encoder(x.reshape([n * tokens, width]), text.transformer, n, tokens, ends, mask)
+    return paddle.matmul(text.ln_final(x), model.text_projection)

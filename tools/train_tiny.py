@@ -110,10 +110,16 @@ def close_up(sample, rng: np.random.Generator) -> tuple[Image.Image, str]:
 
 
 class Batches:
-    """Augmented (view, view, caption ids) batches drawn from a pool of generated samples."""
+    """Augmented (view, view, caption ids) batches drawn from a pool of generated samples.
 
-    def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int, recipe=None):
+    `rows`: the rows of every batch whose views this process makes and trains on (see Peers); every
+    process draws the whole batch's samples, captions and per-row augmentation seeds from the same
+    RNG, so the batches do not depend on how they are split.
+    """
+
+    def __init__(self, pool: list, tokenizer: Tokenizer, size: int, batch: int, seed: int, recipe=None, rows=None):
         self.pool, self.tokenizer, self.size, self.batch = pool, tokenizer, size, batch
+        self.rows = rows if rows is not None else slice(None)
         self.views, self.hard_share = (recipe.views, recipe.hard_share) if recipe else (2, 0.5)
         self.close_ups = recipe.close_ups if recipe else 0.0
         self.rng = np.random.default_rng(seed)
@@ -130,12 +136,18 @@ class Batches:
         rest = np.setdiff1d(np.arange(len(self.pool)), picks)
         return np.concatenate([picks, self.rng.choice(rest, self.batch - half, replace=False)])
 
-    def _crops(self, images: list[Image.Image]) -> np.ndarray:
-        """uint8 (n, S, S, 3): 4x fewer bytes than float32 to pass between processes."""
-        return np.stack([resize_crop(augment(im, self.rng), self.size) for im in images])
+    def _views(self, images: list[Image.Image], seeds: np.ndarray) -> list[np.ndarray | None]:
+        """The first and second (or None) augmented views, uint8 (n, S, S, 3): 4x fewer bytes than
+        float32 to pass between processes."""
+        rngs = [np.random.default_rng(seed) for seed in seeds]
+        views = [np.stack([resize_crop(augment(im, r), self.size) for im, r in zip(images, rngs, strict=True)])]
+        if self.views == 2:
+            views.append(np.stack([resize_crop(augment(im, r), self.size) for im, r in zip(images, rngs, strict=True)]))
+        return views + [None] * (2 - len(views))
 
     def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(first views, second views or None with --views 1, caption token ids)."""
+        """(first views, second views or None with --views 1) of this process's rows, and the whole
+        batch's caption token ids."""
         images, captions = [], []
         for i in self._picks():
             # A fresh true caption each time the image is drawn: more wordings than a fixed caption gives.
@@ -147,7 +159,8 @@ class Batches:
             captions.append(text)
         ids = self.tokenizer.tokenize(captions, 77)
         ids = ids[:, : int(ids.argmax(axis=1).max()) + 1]  # run at the batch's longest caption
-        return self._crops(images), self._crops(images) if self.views == 2 else None, ids
+        seeds = self.rng.integers(2**63, size=len(images))[self.rows]
+        return *self._views(images[self.rows], seeds), ids
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -198,10 +211,9 @@ class Peers:
     def __init__(self, dist):
         self.dist, self.rank, self.size = dist, dist.get_rank(), dist.get_world_size()
 
-    def share(self, rows):
-        """This process's rows of a batch array (contiguous, in rank order)."""
-        n = len(rows)
-        return rows[n * self.rank // self.size : n * (self.rank + 1) // self.size]
+    def rows(self, n: int) -> slice:
+        """This process's rows of a batch of n (contiguous, in rank order)."""
+        return slice(n * self.rank // self.size, n * (self.rank + 1) // self.size)
 
     def gather(self, own):
         """The whole batch's rows: the other processes' as constants, this process's with their gradient."""
@@ -244,7 +256,7 @@ def step_loss(paddle, model, view1, view2, ids, peers: Peers | None = None):
 
     pre = architecture(ARCH).preprocess
     if peers is not None:
-        view1, view2, ids = (peers.share(a) if a is not None else None for a in (view1, view2, ids))
+        ids = ids[peers.rows(len(ids))]  # the views are this process's rows already (Batches)
 
     # tiny_towers: PaddleNLP's forward of the model, formulated for Paddle's CPU kernels (1.5x faster)
     def image(view):
@@ -304,7 +316,8 @@ def _train(args) -> Path:
     started = time.perf_counter()
     pool = shapes.generate(args.pool, seed=args.seed)
     # Every process draws the whole batch (the same as one process would) and trains on its share.
-    batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed, args)
+    rows = peers.rows(args.batch) if peers else None
+    batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed, args, rows)
     model = build_model(paddle, args.seed, args.arch)
     if args.logit_scale:
         model.logit_scale.set_value(paddle.full_like(model.logit_scale, math.log(args.logit_scale)))
