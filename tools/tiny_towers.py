@@ -90,7 +90,8 @@ def _encoder(x, transformer, batch: int, tokens: int, rows, mask=None):
 
     Only the pooled token of each sample is read from the last layer, and its output depends on the
     other tokens only through their keys and values, so the last layer computes the queries, the
-    attention output and the MLP for that one row of each sample (a quarter of the towers' work).
+    attention output and the MLP for that one row of each sample (forward and backward of a one-thread
+    share of 64: 0.61 -> 0.51 s).
     """
     paddle = _paddle()
     *inner, last = transformer.layers

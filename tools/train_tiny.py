@@ -140,9 +140,10 @@ class Batches:
         """The first and second (or None) augmented views, uint8 (n, S, S, 3): 4x fewer bytes than
         float32 to pass between processes."""
         rngs = [np.random.default_rng(seed) for seed in seeds]
-        views = [np.stack([resize_crop(augment(im, r), self.size) for im, r in zip(images, rngs, strict=True)])]
-        if self.views == 2:
-            views.append(np.stack([resize_crop(augment(im, r), self.size) for im, r in zip(images, rngs, strict=True)]))
+        views = [
+            np.stack([resize_crop(augment(im, r), self.size) for im, r in zip(images, rngs, strict=True)])
+            for _ in range(self.views)
+        ]
         return views + [None] * (2 - len(views))
 
     def next(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
