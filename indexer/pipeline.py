@@ -226,18 +226,16 @@ def index(
         run = _Run(library, model_ref(model), settings, progress)
         try:
             _index_roots(run, sources)
-        except Interrupted:
-            _mark_ended(run.engine, run.run_id, "interrupted")
-            raise
         except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
             _mark_ended(run.engine, run.run_id, "failed")
             raise LibraryWriteFailed(str(library), _write_error(exc)) from exc
-        except StatementError as exc:
+        except (Interrupted, StatementError) as exc:
             # A signal that lands while SQLAlchemy prepares a statement reaches us wrapped in its error.
-            if not isinstance(exc.orig, Interrupted):
+            stop = exc.orig if isinstance(exc, StatementError) else exc
+            if not isinstance(stop, Interrupted):
                 raise
             _mark_ended(run.engine, run.run_id, "interrupted")
-            raise exc.orig from None
+            raise stop from None
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)

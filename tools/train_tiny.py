@@ -252,10 +252,10 @@ class Peers:
         return bool(value.item())
 
 
-def step_loss(paddle, model, view1, view2, ids, peers: Peers | None = None):
+def step_loss(paddle, model, view1, view2, ids, pre, peers: Peers | None = None):
+    """The batch's loss; `pre`: the architecture's PreprocessConfig (pixel mean and std)."""
     import paddle.nn.functional as F
 
-    pre = architecture(ARCH).preprocess
     if peers is not None:
         ids = ids[peers.rows(len(ids))]  # the views are this process's rows already (Batches)
 
@@ -329,7 +329,7 @@ def _train(args) -> Path:
     for step in range(args.steps):
         opt.set_lr(schedule(step, args.steps, args.lr, args.warmup))
         batch = batches.next()
-        loss = step_loss(paddle, model, *batch, peers=peers)
+        loss = step_loss(paddle, model, *batch, config.preprocess, peers=peers)
         loss.backward()
         if peers is not None:
             peers.sum_gradients(model, batch[2])
