@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import platform
 import re
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results"
 
 
 def random_encoder(arch: str, runtime: str, device: str, dtype: str, batch_size: int, seed: int = 0):
     """An encoder of architecture `arch` with seeded random weights, built in memory (no file written)."""
-    from indexer.layout import random_state
-    from indexer.loading import build_encoder
-    from indexer.model_dir import architecture, bpe_dir
+    from indexer.model.directory import architecture, bpe_dir
+    from indexer.model.load import build_encoder
+    from indexer.model.state import random_state
 
     config = architecture(arch)
     state = random_state(config, seed)

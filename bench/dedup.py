@@ -4,7 +4,7 @@ threshold, chaining, keep-best correctness, time and peak memory; imagehash alon
     python bench/dedup.py                  # ~800 files, tiny-shapes, about a minute on 2 cores
 
 Bases: scikit-image's bundled photos, procedural colour fields, and synthetic shapes (ui/shapes.py), each
-saved as PNG with transformed copies (tests/near_copies.py: JPEG q75/30/10, resize 0.5/0.25, crop 10/30%,
+saved as PNG with transformed copies (indexer/sources/synthetic/copies.py: JPEG q75/30/10, resize 0.5/0.25, crop 10/30%,
 rotation 5/25 deg, flip, colour jitter, grayscale, text overlay). Distinct distractors: more shapes and
 procedural images without copies. Similar but distinct pairs: the stereo motorcycle photos, and procedural
 twins (one colour field, different ellipses). A pair is true when both files come from one base.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -28,18 +27,17 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from common import ROOT, emit, machine
+from common import emit, machine
 from PIL import Image, ImageOps
 
-sys.path.insert(0, str(ROOT / "tests"))
-from near_copies import PHOTOS, STEREO, TRANSFORMS, photo, procedural, write_copies  # noqa: E402
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from indexer.sources.synthetic import COPY_TRANSFORMS, PHOTOS, STEREO, photo, procedural, write_copies
+from search.dedup import DedupSettings, find_groups
+from search.pairs import hamming_pairs, hash_bytes
 
-from indexer.pipeline import IndexSettings, index  # noqa: E402
-from search.dedup import DedupSettings, find_groups  # noqa: E402
-from search.pairs import hamming_pairs, hash_bytes  # noqa: E402
-from ui import shapes  # noqa: E402
-
-FAMILIES = ("exact", *TRANSFORMS)  # exact: a byte-identical copy in another folder
+FAMILIES = ("exact", *COPY_TRANSFORMS)  # exact: a byte-identical copy in another folder
 IMAGEHASH_BITS = 10  # imagededup's default max_distance_threshold for 64-bit hashes
 
 
@@ -52,7 +50,7 @@ class Truth:
         self.similar: list[tuple[str, str]] = []  # similar but distinct pairs
 
     def add(self, files: dict[str, Path], base: str) -> None:
-        names = {n: fam for fam, items in TRANSFORMS.items() for n, _, _ in items} | {"exact": "exact"}
+        names = {n: fam for fam, items in COPY_TRANSFORMS.items() for n, _, _ in items} | {"exact": "exact"}
         for name, path in files.items():
             self.base[str(path)] = base
             self.family[str(path)] = "base" if name == "base" else names[name]
@@ -65,15 +63,15 @@ def build(root: Path, n_procedural: int, n_shapes: int, n_distractors: int) -> T
     truth = Truth()
     bases = [(f"photo-{n}", photo(n)) for n in PHOTOS]
     bases += [(f"proc-{i}", procedural(i)) for i in range(n_procedural)]
-    bases += [(f"shape-{i}", shapes.sample(i, 11).image) for i in range(n_shapes)]
+    bases += [(f"shape-{i}", synthetic.sample(i, 11).image) for i in range(n_shapes)]
     for name, image in bases:
-        files = write_copies(image, root / name, name, tuple(TRANSFORMS))
+        files = write_copies(image, root / name, name, tuple(COPY_TRANSFORMS))
         files["exact"] = root / "backup" / name / f"{name}.png"
         files["exact"].parent.mkdir(parents=True)
         shutil.copyfile(files["base"], files["exact"])
         truth.add(files, name)
     extra = [(f"stereo-{n}", photo(n)) for n in STEREO]
-    extra += [(f"distractor-shape-{i}", shapes.sample(1000 + i, 11).image) for i in range(n_distractors)]
+    extra += [(f"distractor-shape-{i}", synthetic.sample(1000 + i, 11).image) for i in range(n_distractors)]
     extra += [(f"distractor-proc-{i}", procedural(1000 + i)) for i in range(n_distractors)]
     extra += [(f"twin-{i}-{k}", procedural(2000 + i, ellipses_seed=k)) for i in range(5) for k in (0, 1)]
     for name, image in extra:

@@ -25,7 +25,7 @@ import numpy as np
 from common import emit, machine
 from vectors import Synthetic, unit
 
-from indexer.vectors import VectorIndex, set_threads
+from indexer.library.vectors import VectorIndex, set_threads
 from search.pairs import DEDUP_NPROBE, cosine_pairs
 
 

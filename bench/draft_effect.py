@@ -25,8 +25,9 @@ import numpy as np
 import PIL
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from indexer.model_config import PreprocessConfig
-from indexer.preprocess import Pixels, open_image, preprocess
+from indexer.model.config import PreprocessConfig
+from indexer.model.transform import Pixels, preprocess
+from indexer.sources.images import open_image
 
 RESULT = Path(__file__).resolve().parent / "results" / "draft_effect-cpu.json"
 SIZES = [(3000, 4000), (4032, 3024)]
@@ -134,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     encode = None
     if args.model:
-        from indexer import load_model
+        from indexer.model.load import load_model
 
         encode = load_model(args.model, device="cpu").encode_pixels
     with tempfile.TemporaryDirectory() as folder:

@@ -2,50 +2,34 @@
 
     python bench/fuzz.py [--cases N]      # N cases per target (default 20000); writes bench/results/fuzz.json
 
-Prints one JSON line: per target the cases run, the distinct crashes found (with their messages) and seconds.
+It runs that test with random cases (PIXSEEK_FUZZ_CASES) and reads back what each target found
+(PIXSEEK_FUZZ_REPORT). Prints one JSON line: per target the cases run, the crashes found (with their
+messages; a target stops at its first crash, shrunk by hypothesis) and seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-from common import emit, machine
-from hypothesis import HealthCheck, given, settings
+from common import ROOT, emit, machine
 
-from tests.reliability.fuzzing import TARGETS
-
-
-def fuzz(name: str, cases: int) -> dict:
-    """Run one target for `cases` random cases; a crash is recorded, not raised, so the run goes on."""
-    target, strategy = TARGETS[name]
-    problems: set[str] = set()
-    count = 0
-
-    @settings(max_examples=cases, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def check(case):
-        nonlocal count
-        count += 1
-        problem = target(case)
-        if problem is not None:
-            problems.add(problem)
-
-    start = time.perf_counter()
-    check()
-    return {
-        "cases": count,
-        "crashes": len(problems),
-        "found": sorted(problems),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
+TEST = "tests/reliability/test_fuzz.py::test_fuzzed_input_gives_a_result_or_the_typed_error"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20_000, help="cases per target")
     args = parser.parse_args()
-    results = {name: fuzz(name, args.cases) for name in sorted(TARGETS)}
+    with tempfile.TemporaryDirectory() as report:
+        env = {**os.environ, "PIXSEEK_FUZZ_CASES": str(args.cases), "PIXSEEK_FUZZ_REPORT": report}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", TEST], cwd=ROOT, env=env)
+        results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(report).glob("*.json"))}
     emit("fuzz", {"machine": machine(None), "cases_per_target": args.cases, "targets": results})
 
 

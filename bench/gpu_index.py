@@ -108,8 +108,8 @@ def generate(work: Path, counts: dict[str, int]) -> dict:
 
 
 def write_model(work: Path, arch: str) -> Path:
-    from indexer.layout import random_state
-    from indexer.model_dir import architecture, write_model_dir
+    from indexer.model.directory import architecture, write_model_dir
+    from indexer.model.state import random_state
 
     config = architecture(arch)
     state = {k: v.astype(np.float16) for k, v in random_state(config, seed=0).items()}  # half the bytes to read
@@ -150,7 +150,8 @@ def cores(n: int | None):
 
 
 def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto", gpus=(), cpus=None) -> dict:
-    from indexer.pipeline import IndexSettings, index
+    from indexer.pipeline.indexing import index
+    from indexer.pipeline.run import IndexSettings
 
     library = work / f"lib-{name}-{gpu_decode}-{len(gpus) or 1}"
     shutil.rmtree(library, ignore_errors=True)
@@ -213,8 +214,8 @@ def files_of(work: Path, name: str, n: int) -> list[Path]:
 
 
 def jobs_of(paths: list[Path], datas: list[bytes]) -> list:
-    from indexer.gpu_decode import probe
-    from indexer.scan import FoundFile
+    from indexer.sources.gpu_decode import probe
+    from indexer.sources.scan import FoundFile
 
     return [probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9) for p, d in zip(paths, datas, strict=True)]
 
@@ -223,8 +224,8 @@ def decode_bounds(work: Path, n: int) -> dict:
     """Large set: GPU-only decode+crop images/s (batches of 32) and CPU-only (all cores, draft) images/s."""
     import torch
 
-    from indexer import gpu_decode
-    from indexer.decode import decode_bytes
+    from indexer.sources import gpu_decode
+    from indexer.sources.decode import decode_bytes
 
     paths = files_of(work, "large", n)
     datas = [p.read_bytes() for p in paths]
@@ -248,8 +249,8 @@ def decode_threads(work: Path, n: int) -> dict:
     crop, thumbnail) through indexer.decode_threads with 1, 2 and 3 threads; images/s each."""
     import torch
 
-    from indexer import gpu_decode
-    from indexer.decode_threads import DecodeThreads
+    from indexer.sources import gpu_decode
+    from indexer.sources.decode_threads import DecodeThreads
 
     paths = files_of(work, "large", n)
     jobs = jobs_of(paths, [p.read_bytes() for p in paths])
@@ -274,8 +275,8 @@ def decode_threads(work: Path, n: int) -> dict:
 
 def crop_agreement(work: Path, n: int) -> dict:
     """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
-    from indexer import gpu_decode
-    from indexer.decode import decode_bytes
+    from indexer.sources import gpu_decode
+    from indexer.sources.decode import decode_bytes
 
     out = {}
     for name in SETS:
@@ -293,7 +294,7 @@ def crop_agreement(work: Path, n: int) -> dict:
 
 def small_on(args, count: int | None) -> dict | str:
     """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
-    from indexer.gpu_shards import resolve_gpus, visible_gpus
+    from indexer.pipeline.gpu_workers import resolve_gpus, visible_gpus
 
     visible = visible_gpus()
     if (count or visible) > visible:

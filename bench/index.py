@@ -11,17 +11,15 @@ worker processes that read, hash and decode).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from multiprocessing import Pool
 from pathlib import Path
 
 from common import emit, machine, slug
+from draft_effect import synthetic_photo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from draft_effect import synthetic_photo  # noqa: E402
-
-from indexer.pipeline import IndexSettings, index  # noqa: E402
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
 
 
 def _write(job: tuple[Path, int, int, int]) -> None:

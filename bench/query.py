@@ -13,21 +13,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, emit, machine, random_encoder
+from common import emit, machine, random_encoder
 from encode import queries
 
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
-from relevance import build_library  # noqa: E402
-
-from indexer.loading import query_runtime  # noqa: E402
-from indexer.vectors import VectorIndex  # noqa: E402
-from search import Searcher  # noqa: E402
+from indexer.library.vectors import VectorIndex
+from indexer.model.load import query_runtime
+from search import synthetic_library
+from search.searcher import Searcher
 
 
 def percentiles(seconds: list[float]) -> dict:
@@ -46,7 +43,7 @@ def timed_each(fn, items) -> list[float]:
 
 def bench_tiny(n_images: int, n_queries: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        library, _ = build_library(Path(tmp), n_images, "tiny-shapes")
+        library, _ = synthetic_library(Path(tmp), n_images, "tiny-shapes")
         searcher = Searcher(library)  # what a user gets: the query runtime chosen for this machine
         texts = queries(n_queries, seed=3)
         searcher.search(texts[0], k=20)  # model load and index open are not per-query costs

@@ -27,8 +27,8 @@ import numpy as np
 from common import emit, machine
 from vectors import Synthetic, exact_top_k, generate
 
-from indexer import shards
-from indexer.vectors import recall_at_k
+from indexer.library import ondisk as shards
+from indexer.library.topk import recall_at_k
 
 SEED, CLUSTERS, D = 0, 300, 1024
 

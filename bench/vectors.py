@@ -25,7 +25,9 @@ import faiss
 import numpy as np
 from common import emit, machine
 
-from indexer.vectors import VectorIndex, choose_params, recall_at_k, set_threads
+from indexer.library.index_params import choose_params
+from indexer.library.topk import recall_at_k
+from indexer.library.vectors import VectorIndex, set_threads
 
 BASE_SHARE = 0.75  # of d: the base spans 768 of 1024 dimensions, queries also use the rest
 LOW_RANK = 64  # intrinsic dimension of the within-cluster variation

@@ -68,7 +68,7 @@ def compiled(visual, mode: str, example) -> float:
     """Compile the tower's blocks in place; returns the seconds the first (compiling) call took."""
     import torch
 
-    from indexer.attention import compile_blocks
+    from indexer.model.runtimes.fusion import compile_blocks
 
     torch._dynamo.reset()
     compile_blocks(visual.transformer, None if mode == "default" else mode)
@@ -82,8 +82,8 @@ def open_clip_steps(args, config, state, inputs, check) -> dict:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from indexer.attention import fuse_attention, fuse_mlp
-    from indexer.runtime_torch import build_open_clip
+    from indexer.model.runtimes.fusion import fuse_attention, fuse_mlp
+    from indexer.model.runtimes.torch import build_open_clip
 
     out: dict = {}
     check_batch = torch.cat([check, inputs[0][len(check) :]])  # a full batch: graphs replay one shape
@@ -146,8 +146,8 @@ def timm_steps(args, inputs) -> dict:
 
 
 def text_steps(config, state) -> dict:
-    from indexer.model_dir import bpe_dir
-    from indexer.runtime_torch import TorchEncoder
+    from indexer.model.directory import bpe_dir
+    from indexer.model.runtimes.torch import TorchEncoder
 
     out = {}
     enc = TorchEncoder("random", bpe_dir(), config, state, device="cuda", dtype="bfloat16", batch_size=64)
@@ -166,8 +166,8 @@ def text_steps(config, state) -> dict:
 def main() -> None:
     import torch
 
-    from indexer.layout import random_state
-    from indexer.model_dir import architecture
+    from indexer.model.directory import architecture
+    from indexer.model.state import random_state
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="vit-g-14")

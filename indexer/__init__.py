@@ -1,9 +1,24 @@
-"""pixseek's write side: the CLIP model layer, and (later) scanning, the catalog and the index."""
+"""pixseek's write side, one subpackage per stage of the data flow:
 
-from .encoder import Embeddings, Encoder, load_model
+    sources/   files in: scan folders and tar shards, read bytes, decode (CPU, GPU); the synthetic set
+    model/     CLIP: architectures, weights, tokenizer, transform, encoders on Paddle or torch
+    library/   what search reads: catalog, vector index, refine store, on-disk index, status
+    pipeline/  the index run: plan, read, encode, write, on one machine, several GPUs or Ray
+
+The stable Python API: `load_model` and `index` (see README), and the typed errors.
+"""
+
 from .errors import (
     BadModelFile,
+    BadVectors,
+    CatalogError,
     DownloadError,
+    ImageError,
+    ImageTooLarge,
+    IndexBudgetTooSmall,
+    IndexCorrupt,
+    Interrupted,
+    LibraryWriteFailed,
     ModelError,
     ModelNotDownloaded,
     PixseekError,
@@ -11,20 +26,10 @@ from .errors import (
     UnknownModel,
     UnsafeWeights,
 )
-from .model_config import ModelConfig, read_config
+from .model import Embeddings, Encoder, ModelConfig, load_model, read_config
+from .pipeline import IndexSettings, IndexSummary, index
 
-__all__ = [
-    "BadModelFile",
-    "DownloadError",
-    "Embeddings",
-    "Encoder",
-    "ModelConfig",
-    "ModelError",
-    "ModelNotDownloaded",
-    "PixseekError",
-    "RuntimeUnavailable",
-    "UnknownModel",
-    "UnsafeWeights",
-    "load_model",
-    "read_config",
-]
+__all__ = ["BadModelFile", "BadVectors", "CatalogError", "DownloadError", "Embeddings", "Encoder", "ImageError"]
+__all__ += ["ImageTooLarge", "IndexBudgetTooSmall", "IndexCorrupt", "IndexSettings", "IndexSummary", "Interrupted"]
+__all__ += ["LibraryWriteFailed", "ModelConfig", "ModelError", "ModelNotDownloaded", "PixseekError"]
+__all__ += ["RuntimeUnavailable", "UnknownModel", "UnsafeWeights", "index", "load_model", "read_config"]

@@ -13,8 +13,7 @@ from pathlib import Path
 from alembic import context
 from sqlalchemy import Connection, make_url
 
-from indexer.catalog import create_catalog_engine, migration_connection
-from indexer.tables import Base
+from indexer.library import Base, create_catalog_engine, migration_connection
 
 config = context.config
 if config.config_file_name is not None and "connection" not in config.attributes:

@@ -1,18 +1,31 @@
-"""pixseek's read side: queries against a library, near-duplicates and curation.
+"""pixseek's read side: everything that reads a library. Queries (the query language, text/image/id
+terms, filters, a relevance cutoff per query) through `Searcher`; near-duplicate groups (dedup, keep-best,
+actions with undo); curation (recipes, subsets, diversity) and export; facets and map points for the UI;
+and the evaluation of search quality. It reads libraries through `indexer`'s fronts only.
 
-It reuses the model layer of `indexer` (the text tower for queries); see shared/DESIGN.md.
-Near-duplicates: search.dedup (find_groups), search.actions (apply, undo). Curation: search.curate
-(Recipe, build_subset) and search.export (export).
+query, filters, relevance <- searcher <- pairs, grouping, keep, members <- dedup <- actions;
+recipe <- export <- curate (with diversity); facets, points, evaluation on top of searcher.
 """
 
-from .actions import ActionRecord, apply, undo
-from .curate import Recipe, Subset, build_subset, export
-from .dedup import DedupSettings, Group, find_groups
+from .actions import ActionRecord, DeleteNotConfirmed, apply, undo
+from .curate import build_subset
+from .dedup import TIERS, BadDedupSettings, DedupSettings, Group, find_groups
+from .diversity import METHODS
+from .evaluation import evaluate, precision_recall, synthetic_library
+from .export import FORMATS, UnknownFormat, export
+from .facets import Facets, facets
 from .filters import Filters
+from .keep import DEFAULT_ORDER, UnknownKeepRule
 from .members import Member
+from .points import first_paths, library_points
 from .query import QueryError, Term, parse
-from .searcher import Hit, NoModel, Searcher, SearchResult
+from .recipe import BadRecipe, Item, Recipe, RecipeModelMismatch, Subset
+from .safe_paths import UnsafePath
+from .searcher import SORTS, Hit, NoModel, Searcher, SearchResult
 
-__all__ = ["ActionRecord", "DedupSettings", "Filters", "Group", "Hit", "Member", "NoModel", "QueryError", "Recipe"]
-__all__ += ["SearchResult", "Searcher", "Subset", "Term", "apply", "build_subset", "export", "find_groups", "parse"]
-__all__ += ["undo"]
+__all__ = ["DEFAULT_ORDER", "FORMATS", "METHODS", "SORTS", "TIERS", "ActionRecord", "BadDedupSettings", "BadRecipe"]
+__all__ += ["DedupSettings", "DeleteNotConfirmed", "Facets", "Filters", "Group", "Hit", "Item", "Member", "NoModel"]
+__all__ += ["QueryError", "Recipe", "RecipeModelMismatch", "SearchResult", "Searcher", "Subset", "Term"]
+__all__ += ["UnknownFormat", "UnknownKeepRule", "UnsafePath", "apply", "build_subset", "evaluate", "export"]
+__all__ += ["facets", "find_groups", "first_paths", "library_points", "parse", "precision_recall"]
+__all__ += ["synthetic_library", "undo"]

@@ -24,10 +24,18 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from indexer import PixseekError
-from indexer.catalog import open_catalog, session
-from indexer.library import existing_library, writer_lock
-from indexer.tables import ACTION_KINDS, Action, File, Root, utcnow
-from indexer.tarshards import holder, refuse_members
+from indexer.library import (
+    ACTION_KINDS,
+    Action,
+    File,
+    Root,
+    existing_library,
+    open_catalog,
+    session,
+    utcnow,
+    writer_lock,
+)
+from indexer.sources import holding_file, refuse_members
 
 from .dedup import Group
 from .safe_paths import UnsafePath, inside, own_folder
@@ -102,7 +110,7 @@ def _touched(groups: Sequence[Group], action: str, keepers: dict[int, int]) -> I
 
 def _apply_group(s, group: Group, action: str, keeper_id: int, quarantine: Path | None, record: ActionRecord) -> None:
     keeper = next((m for m in group.members if m.file_id == keeper_id), None)
-    if keeper is None or not os.path.isfile(holder(keeper.path)):  # a keeper in a tar shard stays there
+    if keeper is None or not os.path.isfile(holding_file(keeper.path)):  # a keeper in a tar shard stays there
         record.skipped += [(m.path, "its keeper is no longer there") for m in group.members if m.file_id != keeper_id]
         return
     for member in group.members:

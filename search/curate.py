@@ -16,118 +16,28 @@ export() and its formats live in search.export.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from indexer import PixseekError
-from indexer.catalog import session
-from indexer.library import fetch_vectors
-from indexer.tables import Model
+from indexer.library import Model, fetch_vectors, session
 
 from .dedup import DedupSettings, find_groups
 from .diversity import diverse
-from .export import FORMATS, UnknownFormat, export
+from .export import FORMATS, UnknownFormat
 from .filters import Filters, allowed_ids
 from .members import Member, load_members
 from .pairs import fetched
+from .recipe import BadRecipe, Item, Recipe, RecipeModelMismatch, Subset
 from .searcher import Hit, Searcher
-
-__all__ = ["FORMATS", "Item", "Recipe", "Subset", "UnknownFormat", "build_subset", "export"]
-RECIPE_VERSION = 1
-
-
-class BadRecipe(PixseekError):
-    pass
-
-
-class RecipeModelMismatch(PixseekError):
-    def __init__(self, wanted: str, have: str):
-        super().__init__(
-            f"the recipe was made with model weights {wanted[:12]}, this library is indexed with {have[:12]}; "
-            "its queries would select a different subset"
-        )
-
-
-@dataclass(frozen=True)
-class Recipe:
-    queries: tuple[str, ...] = ()  # search.query language, one subset query each
-    relevant: bool = False
-    strictness: float = 0.5
-    limit: int = 1000  # hits per query at most
-    filters: Filters = Filters()
-    dedup: DedupSettings | None = None
-    diverse: int | None = None  # keep this many, spread out
-    diversity: str = "kmeans"  # or "farthest"
-    seed: int = 0
-    export_as: str = "copy"  # what `pixseek export --recipe` writes unless told otherwise
-    model: str | None = None  # filled in by build_subset
-    weights_sha256: str | None = None
-
-    def to_json(self) -> str:
-        out = {"version": RECIPE_VERSION, **asdict(self)}
-        out["filters"] = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out["filters"].items()}
-        return json.dumps(out, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> Recipe:
-        """The recipe in text; BadRecipe when it is not one."""
-        try:
-            raw = json.loads(text)
-            raw.pop("version", None)
-            filters = {k: _from_iso(k, v) for k, v in (raw.pop("filters", None) or {}).items()}
-            dedup = raw.pop("dedup", None)
-            return cls(
-                **{k: tuple(v) if k == "queries" else v for k, v in raw.items()},
-                filters=Filters(**{**filters, "formats": tuple(filters.get("formats", ()))}),
-                dedup=DedupSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in dedup.items()})
-                if dedup
-                else None,
-            )
-        except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # RecursionError: nested too deep
-            raise BadRecipe(f"not a pixseek recipe: {type(exc).__name__}: {exc}") from None
-
-
-def _from_iso(key: str, value):
-    return datetime.fromisoformat(value) if key in ("after", "before") and value else value
-
-
-@dataclass(frozen=True)
-class Item:
-    image_id: int
-    path: str
-    score: float | None  # best cosine over the queries; None without queries
-    query: str | None  # the query that gave the score
-    width: int
-    height: int
-    format: str
-    size: int
-    taken_at: datetime | None
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
-        return out
-
-
-@dataclass
-class Subset:
-    recipe: Recipe
-    items: list[Item] = field(default_factory=list)
-
-    def rows(self) -> list[dict]:
-        """Manifest rows: path, score, query and metadata per item."""
-        return [item.as_dict() for item in self.items]
 
 
 def build_subset(library: str | Path | None, recipe: Recipe) -> Subset:
     """The subset the recipe describes (see the module docstring); the returned recipe names the model."""
     _check(recipe)
     searcher = Searcher(library)
-    with session(searcher.engine) as s:
+    with session(searcher.db) as s:
         model = s.get(Model, searcher.model_id)
         name = model.name
     if recipe.weights_sha256 and recipe.weights_sha256 != searcher.weights_sha256:
@@ -166,7 +76,7 @@ def _from_hit(hit: Hit, query: str) -> Item:
 
 
 def _filtered(searcher: Searcher, filters: Filters) -> list[Item]:
-    with session(searcher.engine) as s:
+    with session(searcher.db) as s:
         allowed = set(allowed_ids(s, filters).tolist()) if filters.active() else None
         members = load_members(s)
     first: dict[int, Member] = {}
@@ -199,5 +109,5 @@ def _spread(items: list[Item], searcher: Searcher, recipe: Recipe) -> list[Item]
     if not items:
         return []
     ids = np.array([i.image_id for i in items], np.int64)
-    xb = fetched(fetch_vectors(searcher.engine, searcher.model_id, searcher.dim), ids)
+    xb = fetched(fetch_vectors(searcher.db, searcher.model_id, searcher.dim), ids)
     return [items[r] for r in diverse(xb, recipe.diverse, recipe.diversity, recipe.seed)]

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import PixseekError
-from indexer.catalog import session
-from indexer.library import fetch_vectors
+from indexer.library import fetch_vectors, session
 
 from .grouping import TIER_ORDER, passes, separate_bursts
 from .keep import DEFAULT_ORDER, best_first, check_order, deciding_rule, rank_key
@@ -93,7 +92,7 @@ def find_groups(library: str | Path | None = None, settings: DedupSettings | Non
     """Duplicate groups of the library's ok files (bursts included, as tier "burst"), ordered by keeper path."""
     settings = (settings or DedupSettings()).checked()
     searcher = Searcher(library)
-    with session(searcher.engine) as s:
+    with session(searcher.db) as s:
         members = load_members(s)
     files: dict[int, list[Member]] = defaultdict(list)
     for m in best_first(members, settings.keep_order):
@@ -111,7 +110,7 @@ def _tier_pairs(searcher: Searcher, files: dict[int, list[Member]], settings: De
         candidates = hamming_pairs(hashed, codes, settings.phash_bits)
         out["near-identical"] = confirm_near(candidates, lambda i: files[i][0].path, settings.fine_bits)
     if "semantic" in settings.tiers and files:
-        fetch = fetch_vectors(searcher.engine, searcher.model_id, searcher.dim)
+        fetch = fetch_vectors(searcher.db, searcher.model_id, searcher.dim)
         ids = np.intersect1d(np.fromiter(files, np.int64), searcher.index.ids())
         out["semantic"] = cosine_pairs(searcher.index, fetch, ids, settings.min_cosine)
     return out

@@ -15,19 +15,16 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import webdataset as wds
 
 from indexer import PixseekError
-from indexer.tarshards import read_source, refuse_members, split
+from indexer.sources import read_source, refuse_members, split_address
 
+from .recipe import Subset
 from .safe_paths import inside, own_folder
-
-if TYPE_CHECKING:
-    from .curate import Subset
 
 FORMATS = ("copy", "hardlink", "symlink", "csv", "jsonl", "parquet", "webdataset")
 SHARD_SIZE = 1000  # samples per WebDataset shard
@@ -57,7 +54,7 @@ def _files(rows: list[dict], to: Path, as_: str) -> Path:
     dests = [inside(to, f"{row['image_id']}_{_file_name(row['path'])}") for row in rows]  # all checked, then written
     placed = []
     for row, dest in zip(rows, dests, strict=True):
-        if as_ == "copy" and split(row["path"]) is not None:
+        if as_ == "copy" and split_address(row["path"]) is not None:
             _copy_member(row["path"], dest)
         elif as_ == "copy":
             shutil.copy2(row["path"], dest)
@@ -71,7 +68,7 @@ def _files(rows: list[dict], to: Path, as_: str) -> Path:
 
 def _file_name(path: str) -> str:
     """The file name of a path, or of a tar member's name (not `shard.tar::name`)."""
-    parts = split(path)
+    parts = split_address(path)
     return Path(parts[1] if parts else path).name
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from indexer.catalog import session
-from indexer.tables import File, Image, Root
+from indexer.library import File, Image, Root, session
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from indexer import tarshards
-from indexer.tables import File, Image, Root
+from indexer.library import File, Image, Root
+from indexer.sources import MEMBER_SEP, is_shard
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _under(session: Session, folder: str):
         if target == root or root.is_relative_to(target):
             conditions.append(File.root_id == root_id)
         elif target.is_relative_to(root):
-            below = tarshards.SEP if tarshards.is_shard(target.name) and target.is_file() else "/"
+            below = MEMBER_SEP if is_shard(target.name) and target.is_file() else "/"
             prefix = target.relative_to(root).as_posix().replace("%", r"\%").replace("_", r"\_") + below
             conditions.append(and_(File.root_id == root_id, File.relpath.like(prefix + "%", escape="\\")))
     return or_(*conditions) if conditions else File.id < 0

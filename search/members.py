@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indexer.tables import File, Image, Root
+from indexer.library import File, Image, Root
 
 from .filters import display_path
 

@@ -20,10 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import ImageOps
 
-from indexer.errors import ImageError
-from indexer.preprocess import DECODE_ERRORS, open_image, to_rgb
-from indexer.tarshards import open_source
-from indexer.vectors import VectorIndex
+from indexer import ImageError
+from indexer.library import VectorIndex
+from indexer.model import to_rgb
+from indexer.sources import DECODE_ERRORS, open_image, open_source
 
 Ids = NDArray[np.int64]  # (n,) catalog image ids
 Pairs = tuple[Ids, Ids, NDArray[np.float32]]  # (a, b, distance), a < b

@@ -6,9 +6,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from indexer.catalog import session
-from indexer.library import fetch_vectors, indexed_ids
-from indexer.tables import File, Root
+from indexer.library import File, Root, fetch_vectors, indexed_ids, session
 
 from .filters import display_path
 from .searcher import Searcher
@@ -29,12 +27,12 @@ def pca_2d(xb: np.ndarray) -> np.ndarray:
 
 def library_points(searcher: Searcher, limit: int = MAX_POINTS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(ids (n,) int64, xy (n, 2) float32) of the indexed images, a seeded sample of `limit` when there are more."""
-    ids = np.sort(indexed_ids(searcher.engine, searcher.model_id))
+    ids = np.sort(indexed_ids(searcher.db, searcher.model_id))
     if len(ids) > limit:
         ids = np.sort(np.random.default_rng(seed).choice(ids, limit, replace=False))
     if not len(ids):
         return ids, np.zeros((0, 2), np.float32)
-    xb = fetch_vectors(searcher.engine, searcher.model_id, searcher.dim)(ids)
+    xb = fetch_vectors(searcher.db, searcher.model_id, searcher.dim)(ids)
     return ids, pca_2d(xb)
 
 

@@ -11,12 +11,23 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select
 
-from indexer import PixseekError, load_model
-from indexer.catalog import active_model, open_catalog, session
-from indexer.decode import decode_file
-from indexer.library import existing_library, fetch_vectors, model_key, open_index, vectors_dir
-from indexer.loading import query_runtime
-from indexer.tables import Embedding, File, Image, Root
+from indexer import PixseekError
+from indexer.library import (
+    Embedding,
+    File,
+    Image,
+    Root,
+    active_model,
+    existing_library,
+    fetch_vectors,
+    model_key,
+    open_catalog,
+    open_index,
+    session,
+    vectors_dir,
+)
+from indexer.model import load_model, query_runtime
+from indexer.sources import decode_file
 
 from .filters import Filters, allowed_ids, display_path
 from .query import QueryError, Term, parse
@@ -76,9 +87,9 @@ class Searcher:
         self, library: str | Path | None = None, *, runtime: str = "auto", device: str = "auto", dtype: str = "auto"
     ):
         self.library = existing_library(library)
-        self.engine = open_catalog(self.library)
+        self.db = open_catalog(self.library)
         self.runtime, self.device, self.dtype = runtime, device, dtype
-        with session(self.engine) as s:
+        with session(self.db) as s:
             model = active_model(s)
             if model is None:
                 raise NoModel(self.library)
@@ -96,7 +107,7 @@ class Searcher:
 
     def _current_stamp(self) -> tuple:
         manifest = vectors_dir(self.library, self.key) / "manifest.json"
-        with session(self.engine) as s:
+        with session(self.db) as s:
             files = s.scalar(select(func.count(File.id)).where(File.status == "ok"))
             vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_id == self.model_id))
         return (manifest.stat().st_mtime_ns if manifest.exists() else None, files, vectors)
@@ -105,13 +116,13 @@ class Searcher:
     def index(self):
         stamp = self._current_stamp()
         if self._index is None or stamp != self._stamp:
-            self._index = open_index(self.engine, self.library, self.key, self.model_id, self.dim, save=False)
+            self._index = open_index(self.db, self.library, self.key, self.model_id, self.dim, save=False)
             self._stamp = stamp
         return self._index
 
     def _stored_vectors(self, ids: list[int]) -> np.ndarray:
         try:
-            return fetch_vectors(self.engine, self.model_id, self.dim)(np.asarray(ids, np.int64))
+            return fetch_vectors(self.db, self.model_id, self.dim)(np.asarray(ids, np.int64))
         except KeyError as exc:
             raise QueryError(f"id:{exc.args[0]}", "no indexed image has this id") from None
 
@@ -162,7 +173,7 @@ class Searcher:
         index = self.index
         allowed = None
         if filters is not None and filters.active():
-            with session(self.engine) as s:
+            with session(self.db) as s:
                 allowed = allowed_ids(s, filters)
         want = min(CANDIDATES, index.ntotal) if relevant else k + offset
         D, ids = (
@@ -183,7 +194,7 @@ class Searcher:
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         if not len(ids):
             return []
-        with session(self.engine) as s:
+        with session(self.db) as s:
             rows = (
                 s.execute(
                     select(Image, Root.path, File.relpath, File.size, File.caption)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # golden_inputs and other test data modules
-
-from indexer.layout import random_state  # noqa: E402
-from indexer.model_dir import architecture, write_model_dir  # noqa: E402
+from indexer.model.directory import architecture, write_model_dir
+from indexer.model.state import random_state
 
 NARROW_SEED = 0  # the seed tools/make_golden.py used for tests/data/golden-vit-g-14-narrow.npz
 
@@ -34,7 +31,7 @@ def narrow_model(tmp_path_factory, narrow_config, narrow_state) -> Path:
 @pytest.fixture(scope="session")
 def micro_model(tmp_path_factory) -> Path:
     """A very small random CLIP (width 32, one layer) in the release layout: 7 MB, loads in a second."""
-    from indexer.model_config import ModelConfig, PreprocessConfig, TextConfig, VisionConfig
+    from indexer.model.config import ModelConfig, PreprocessConfig, TextConfig, VisionConfig
 
     config = ModelConfig(
         embed_dim=16,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import batch_size
-from indexer.model_dir import architecture
+from indexer.model.directory import architecture
+from indexer.pipeline import batch_size
 
 GiB = 2**30
 

@@ -15,9 +15,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from indexer import catalog
 from indexer.errors import CatalogError
-from indexer.tables import Base, Embedding, File, Image, Model, Root
+from indexer.library import catalog
+from indexer.library.tables import Base, Embedding, File, Image, Model, Root
 
 FIRST_REVISION = "a87c147e7512"  # migrations/versions/2026_11_27_0453_a87c147e7512_first_schema.py
 HEAD = ScriptDirectory.from_config(catalog.alembic_config()).get_current_head()

@@ -7,10 +7,11 @@ import shutil
 
 import numpy as np
 import pytest
-from golden_inputs import TEXTS, images
 
-from indexer import load_model
-from indexer.runtime_torch import open_clip_cfg
+from indexer.model.load import load_model
+from indexer.model.runtimes.torch import open_clip_cfg
+from indexer.sources.synthetic import PARITY_TEXTS as TEXTS
+from indexer.sources.synthetic import parity_images as images
 
 TOKENIZER_FILES = (
     "vocab.json",
@@ -97,8 +98,8 @@ def test_open_clip_checkpoint_gives_the_same_vectors(tmp_path, narrow_model, nar
     pytest.importorskip("open_clip")
     import torch
 
-    from indexer.runtime_torch import build_open_clip
-    from indexer.weights import load_pdparams
+    from indexer.model.runtimes.torch import build_open_clip
+    from indexer.model.weights import load_pdparams
 
     model = build_open_clip(narrow_config, load_pdparams(narrow_model / "model_state.pdparams"))
     model_dir = tmp_path / "open_clip"

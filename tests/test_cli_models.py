@@ -8,8 +8,8 @@ import pytest
 from fake_http import PROXY_VARS, serving
 from typer.testing import CliRunner
 
-from indexer.registry import MODEL_FILES
-from ui.cli import app
+from indexer.model.registry import MODEL_FILES
+from ui.cli.main import app
 
 runner = CliRunner()
 

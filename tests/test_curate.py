@@ -10,17 +10,19 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
-from near_copies import photo, write_copies
 from PIL import Image
 from typer.testing import CliRunner
 
-from indexer.pipeline import IndexSettings, index
-from search.curate import BadRecipe, Recipe, RecipeModelMismatch, build_subset, export
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from indexer.sources.synthetic import photo, write_copies
+from search.curate import BadRecipe, Recipe, RecipeModelMismatch, build_subset
 from search.dedup import DedupSettings
+from search.export import export
 from search.filters import Filters
 from search.safe_paths import UnsafePath
-from ui import shapes
-from ui.cli import app
+from ui.cli.main import app
 
 runner = CliRunner()
 
@@ -34,7 +36,7 @@ def library(tmp_path_factory, micro_model):
         photo(name).convert("RGB").save(root / "photos" / name / f"{name}_q30.jpg", quality=30)
     (root / "shapes").mkdir()
     for i in range(30):
-        shapes.sample(i, 5).image.save(root / "shapes" / f"{i:02d}.png")
+        synthetic.sample(i, 5).image.save(root / "shapes" / f"{i:02d}.png")
     lib = tmp_path_factory.mktemp("lib")
     index([root], lib, str(micro_model), IndexSettings(workers=0))
     return lib, root

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from indexer.decode import decode_file
 from indexer.errors import ImageError, ImageTooLarge
+from indexer.sources.decode import decode_file
 
 
 def _photo(width=320, height=200, seed=0):

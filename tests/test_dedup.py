@@ -7,10 +7,11 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from near_copies import PHOTOS, STEREO, photo, write_copies
 from PIL import Image
 
-from indexer.pipeline import IndexSettings, index
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources.synthetic import PHOTOS, STEREO, photo, write_copies
 from search.dedup import BadDedupSettings, DedupSettings, find_groups
 from search.keep import UnknownKeepRule
 
@@ -128,17 +129,18 @@ def test_the_semantic_tier_groups_one_picture_stored_in_two_lossless_formats(tmp
 
 
 def test_the_semantic_tier_recovers_planted_pairs_through_a_library_ivf_pq_index(tmp_path):
-    from indexer.catalog import active_model, open_catalog, session
-    from indexer.library import fetch_vectors, indexed_ids, model_key, vectors_dir
-    from indexer.vectors import VectorIndex
-    from ui import shapes
+    from indexer.library.catalog import active_model, open_catalog, session
+    from indexer.library.folder import model_key, vectors_dir
+    from indexer.library.sync import fetch_vectors, indexed_ids
+    from indexer.library.vectors import VectorIndex
+    from indexer.sources import synthetic
 
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(320):  # 20 pictures stored twice (PNG and BMP: the same pixels), 300 others: PQ training needs 320
-        shapes.sample(i, 3).image.save(photos / f"{i:03d}.png")
+        synthetic.sample(i, 3).image.save(photos / f"{i:03d}.png")
         if i < 20:
-            shapes.sample(i, 3).image.save(photos / f"{i:03d}.bmp")
+            synthetic.sample(i, 3).image.save(photos / f"{i:03d}.bmp")
     # The bundled model: the random micro model maps many distinct shape images to one direction.
     index([photos], tmp_path / "lib", "tiny-shapes", IndexSettings(workers=0))
     engine = open_catalog(tmp_path / "lib")

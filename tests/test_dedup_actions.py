@@ -8,17 +8,18 @@ import os
 from pathlib import Path
 
 import pytest
-from near_copies import photo, write_copies
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from indexer.catalog import open_catalog, session
-from indexer.pipeline import IndexSettings, index
-from indexer.tables import Action, File
+from indexer.library.catalog import open_catalog, session
+from indexer.library.tables import Action, File
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources.synthetic import photo, write_copies
 from search.actions import DeleteNotConfirmed, apply, undo
 from search.dedup import find_groups
 from search.safe_paths import UnsafePath, inside
-from ui.cli import app
+from ui.cli.main import app
 
 runner = CliRunner()
 

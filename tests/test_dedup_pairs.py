@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.vectors import VectorIndex
+from indexer.library.vectors import VectorIndex
 from search.pairs import cosine_pairs, hamming_pairs
 
 D, N, PLANTED, MIN_COSINE = 64, 3000, 300, 0.9

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from ui_demo import build_demo, is_red_circle
 
 from ui import demo
-from ui.cli import app
+from ui.cli.main import app
 
 
 def test_demo_top_hit_for_a_red_circle_is_a_red_circle(demo_library):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ui.cli import app
+from ui.cli.main import app
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 

@@ -9,8 +9,8 @@ import random
 import pytest
 from fake_http import PROXY_VARS, serving
 
-from indexer.download import RemoteFile, download_model, read_manifest, sha256_file
 from indexer.errors import DownloadError
+from indexer.model.download import RemoteFile, download_model, read_manifest, sha256_file
 
 WEIGHTS = "model_state.pdparams"
 CONFIG = "config.json"

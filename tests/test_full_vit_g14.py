@@ -10,18 +10,19 @@ from __future__ import annotations
 import gc
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from golden_inputs import TEXTS, images
 
-from indexer import load_model
-from indexer.checkpoint import read_checkpoint
-from indexer.layout import random_state
-from indexer.model_dir import architecture, write_model_dir
+from indexer.model.directory import architecture, write_model_dir
+from indexer.model.load import load_model
+from indexer.model.state import random_state
+from indexer.sources.synthetic import PARITY_TEXTS as TEXTS
+from indexer.sources.synthetic import parity_images as images
 
 RESULTS = Path(__file__).parents[1] / "bench" / "results" / "parity-vit-g-14-full-cpu.json"
 
@@ -39,17 +40,16 @@ def _encode(model_dir: Path, runtime: str) -> tuple[np.ndarray, np.ndarray, floa
 def test_full_vit_g14_paddle_and_torch_match_open_clip(tmp_path):
     pytest.importorskip("paddle")
     pytest.importorskip("open_clip")
-    sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-    from make_golden import reference_vectors
-
     config = architecture("vit-g-14")
     model_dir = write_model_dir(tmp_path / "vit-g-14-random", config, random_state(config, seed=0))
     gc.collect()
     paddle_image, paddle_text, paddle_s = _encode(model_dir, "paddle")
     torch_image, torch_text, torch_s = _encode(model_dir, "torch")
-    config, state = read_checkpoint(model_dir)
-    ref_image, ref_text = reference_vectors(config, state)
-    del state
+    # open_clip's own path on the same seeded weights, in its own process (tools/make_golden.py).
+    golden = tmp_path / "golden.npz"
+    make_golden = [sys.executable, str(Path(__file__).parents[1] / "tools" / "make_golden.py")]
+    subprocess.run([*make_golden, "--arch", "vit-g-14", "--out", str(golden)], check=True, timeout=3600)
+    ref_image, ref_text = np.load(golden)["image"], np.load(golden)["text"]
     result = {
         "config": "vit-g-14 (40 vision + 24 text layers), random weights seed 0",
         "machine": f"{platform.processor() or platform.machine()} CPU, 2 cores",

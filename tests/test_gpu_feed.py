@@ -18,14 +18,15 @@ from typer.testing import CliRunner
 
 pytest.importorskip("torchvision")
 
-import indexer.gpu_decode as gpu_decode  # noqa: E402
-import indexer.gpu_feed as gpu_feed  # noqa: E402
-from indexer.decode import decode_bytes  # noqa: E402
-from indexer.gpu_shards import GpuSpecError, resolve_gpus  # noqa: E402
-from indexer.pipeline import IndexSettings, index  # noqa: E402
-from indexer.reader import ReadSettings, read_all  # noqa: E402
-from indexer.scan import FoundFile  # noqa: E402
-from ui.cli import app  # noqa: E402
+import indexer.pipeline.gpu_feed as gpu_feed  # noqa: E402
+import indexer.sources.gpu_decode as gpu_decode  # noqa: E402
+from indexer.pipeline.gpu_workers import GpuSpecError, resolve_gpus
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources.decode import decode_bytes
+from indexer.sources.reader import ReadSettings, read_all
+from indexer.sources.scan import FoundFile
+from ui.cli.main import app
 
 ORIENTATION = 0x0112
 
@@ -67,7 +68,7 @@ def same_library(a: list[tuple], b: list[tuple], min_cosine: float, max_phash_bi
 
 def every_jpeg_to_the_device(monkeypatch) -> None:
     """Route every RGB/grey JPEG to the device decoder, whatever its size and the load."""
-    monkeypatch.setattr(gpu_decode, "GPU_MIN_PIXELS", 0)
+    monkeypatch.setattr(gpu_feed, "GPU_MIN_PIXELS", 0)
     monkeypatch.setattr(gpu_feed, "INITIAL_SHARE", 1.0)
     monkeypatch.setattr(gpu_feed, "SHARE_STEP", 0.0)
 
@@ -124,7 +125,7 @@ def test_device_decoded_jpegs_give_the_cpu_paths_rows_and_vectors(tmp_path, micr
     same_library(catalog(tmp_path / "cpu"), catalog(tmp_path / "gpu"), min_cosine=0.999, max_phash_bits=6)
 
 
-def test_sharded_run_over_two_devices_gives_the_one_process_catalog_and_vectors(tmp_path, micro_model):
+def test_a_run_over_two_gpu_workers_gives_the_one_process_catalog_and_vectors(tmp_path, micro_model):
     folder = photos(tmp_path / "photos")
     index([folder], tmp_path / "one", str(micro_model), settings(gpu_decode="on"))
     summary = index([folder], tmp_path / "two", str(micro_model), settings(gpus=("cpu", "cpu")))
@@ -134,11 +135,11 @@ def test_sharded_run_over_two_devices_gives_the_one_process_catalog_and_vectors(
     assert again.unchanged == 18 and again.indexed == 0  # the truncated file is unchanged too
 
 
-def test_a_shard_that_fails_stops_the_run_and_names_its_device(tmp_path, micro_model):
-    from indexer.gpu_shards import ShardFailed
+def test_a_gpu_worker_that_fails_stops_the_run_and_names_its_device(tmp_path, micro_model):
+    from indexer.pipeline.gpu_workers import WorkerFailed
 
     folder = photos(tmp_path / "photos")
-    with pytest.raises(ShardFailed, match="^the indexing process on cuda:5 failed: RuntimeUnavailable: .*sees no GPU"):
+    with pytest.raises(WorkerFailed, match="^the indexing process on cuda:5 failed: RuntimeUnavailable: .*sees no GPU"):
         index([folder], tmp_path / "lib", str(micro_model), settings(gpus=("cpu", "cuda:5")))
 
 
@@ -175,7 +176,7 @@ def test_the_share_holds_while_neither_side_waits_or_the_decoder_is_busy():
 
 
 def test_batches_hold_batch_size_images_taken_from_decoded_chunks_in_order(tmp_path):
-    from indexer.decode_threads import Chunk
+    from indexer.sources.decode_threads import Chunk
 
     feed = gpu_feed.Feed(lambda: None, batch_size=4, share=None, sink=list)
     jobs = [f"job{i}" for i in range(6)]

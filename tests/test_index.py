@@ -17,16 +17,18 @@ from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-import indexer.pipeline
-import indexer.reader
-from indexer.catalog import bytes_to_vectors, open_catalog, session
-from indexer.library import LibraryBusy, model_key, vectors_dir, writer_lock
-from indexer.loading import model_ref
-from indexer.pipeline import IndexSettings, index
-from indexer.tables import Embedding, File, Run
-from indexer.vectors import VectorIndex
-from ui import shapes
-from ui.cli import app
+import indexer.pipeline.indexing
+import indexer.pipeline.run
+import indexer.sources.reader
+from indexer.library.catalog import bytes_to_vectors, open_catalog, session
+from indexer.library.folder import LibraryBusy, model_key, vectors_dir, writer_lock
+from indexer.library.tables import Embedding, File, Run
+from indexer.library.vectors import VectorIndex
+from indexer.model.load import model_ref
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from ui.cli.main import app
 
 ROOT = Path(__file__).parents[1]
 
@@ -36,7 +38,7 @@ INLINE = IndexSettings(workers=0, batch_size=8)
 def make_folder(folder: Path, n: int, seed: int = 3) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        shapes.write(shapes.sample(i, seed), folder, i)
+        synthetic.write(synthetic.sample(i, seed), folder, i)
     return folder
 
 
@@ -50,8 +52,8 @@ def no_model_calls(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the model or the decoder was used")
 
-    monkeypatch.setattr(indexer.pipeline, "load_encoder", forbidden)
-    monkeypatch.setattr(indexer.reader, "decode_bytes", forbidden)
+    monkeypatch.setattr(indexer.pipeline.run, "load_encoder", forbidden)
+    monkeypatch.setattr(indexer.sources.reader, "decode_bytes", forbidden)
 
 
 def consistent(library: Path, model) -> tuple[set, set]:
@@ -132,15 +134,15 @@ def test_changed_file_is_embedded_again(tmp_path, micro_model):
     folder = make_folder(tmp_path / "photos", 3)
     run(folder, tmp_path / "lib", micro_model)
     target = sorted(folder.iterdir())[0]
-    shapes.sample(99, 99).image.save(target, format="PNG" if target.suffix == ".png" else "JPEG")
+    synthetic.sample(99, 99).image.save(target, format="PNG" if target.suffix == ".png" else "JPEG")
     summary = run(folder, tmp_path / "lib", micro_model)
     assert (summary.indexed, summary.unchanged) == (1, 2)
 
 
 def test_eight_exif_orientations_give_the_upright_vector(tmp_path, micro_model):
-    from indexer import load_model
+    from indexer.model.load import load_model
 
-    upright = shapes.sample(1, 21).image.resize((160, 120))
+    upright = synthetic.sample(1, 21).image.resize((160, 120))
     inverse = {
         1: None,
         2: Image.Transpose.FLIP_LEFT_RIGHT,

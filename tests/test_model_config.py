@@ -7,9 +7,11 @@ import shutil
 
 import pytest
 
-from indexer import BadModelFile, ModelNotDownloaded, UnknownModel, load_model, read_config
-from indexer.layout import state_shapes
-from indexer.model_dir import architecture
+from indexer.errors import BadModelFile, ModelNotDownloaded, UnknownModel
+from indexer.model.config import read_config
+from indexer.model.directory import architecture
+from indexer.model.load import load_model
+from indexer.model.state import state_shapes
 
 
 @pytest.fixture()

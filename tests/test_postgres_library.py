@@ -8,10 +8,10 @@ import numpy as np
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from indexer.library import fetch_vectors
-from indexer.tables import Embedding, File
-from ui import shapes
-from ui.cli import app
+from indexer.library.sync import fetch_vectors
+from indexer.library.tables import Embedding, File
+from indexer.sources import synthetic
+from ui.cli.main import app
 
 
 def invoke(*args: str):
@@ -22,7 +22,7 @@ def test_a_postgresql_catalog_indexes_reindexes_nothing_searches_and_reports(tmp
     folder = tmp_path / "photos"
     folder.mkdir()
     for i in range(24):
-        shapes.write(shapes.sample(i, 8), folder, i)
+        synthetic.write(synthetic.sample(i, 8), folder, i)
     lib, model = str(tmp_path / "lib"), str(micro_model)
     first = invoke("index", str(folder), "-l", lib, "-m", model, "--workers", "0", "--db", postgres_url, "--json")
     assert first.exit_code == 0, first.output

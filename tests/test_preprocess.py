@@ -12,8 +12,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from indexer.errors import ImageError, ImageTooLarge
-from indexer.model_config import PreprocessConfig
-from indexer.preprocess import normalize, open_image, preprocess, resize_crop, to_rgb
+from indexer.model.config import PreprocessConfig
+from indexer.model.transform import normalize, preprocess, resize_crop, to_rgb
+from indexer.sources.images import open_image
 
 PRE = PreprocessConfig()
 TOLERANCE = 1e-5

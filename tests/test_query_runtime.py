@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer import loading, runtime_paddle, runtime_torch
-from indexer.pipeline import IndexSettings, index
-from search import Searcher
-from search.searcher import cached_encoder
-from ui import shapes
+from indexer.model import load as loading
+from indexer.model.runtimes import paddle as runtime_paddle
+from indexer.model.runtimes import torch as runtime_torch
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from search.searcher import Searcher, cached_encoder
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def test_a_cpu_without_native_bf16_keeps_the_default_runtime(monkeypatch):
 def test_searcher_in_bfloat16_ranks_like_float32(tmp_path, micro_model):
     folder = tmp_path / "photos"
     folder.mkdir()
-    for i, s in enumerate(shapes.generate(40, seed=5)):
+    for i, s in enumerate(synthetic.generate(40, seed=5)):
         s.image.save(folder / f"{i:03d}.png")
     index([folder], tmp_path / "lib", str(micro_model), IndexSettings(workers=0, batch_size=16))
     ranked = {}

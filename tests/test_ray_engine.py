@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from indexer import ray_engine
-from indexer.catalog import open_catalog, session
-from indexer.library import fetch_vectors
-from indexer.tables import Embedding, File, Image
-from ui import shapes
-from ui.cli import app
+from indexer.library.catalog import open_catalog, session
+from indexer.library.sync import fetch_vectors
+from indexer.library.tables import Embedding, File, Image
+from indexer.pipeline import ray_engine
+from indexer.sources import synthetic
+from ui.cli.main import app
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -32,7 +32,7 @@ def local_ray():
 def make_folder(folder, n: int):
     folder.mkdir()
     for i in range(n):
-        shapes.write(shapes.sample(i, 21), folder, i)
+        synthetic.write(synthetic.sample(i, 21), folder, i)
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     first = sorted(folder.glob("00000.*"))[0]
     (folder / f"copy{first.suffix}").write_bytes(first.read_bytes())  # same content under a second name
@@ -89,7 +89,8 @@ def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
 
     monkeypatch.setattr(ray_engine, "ingest", killed)
     with pytest.raises(KeyboardInterrupt):
-        from indexer.pipeline import IndexSettings, index
+        from indexer.pipeline.indexing import index
+        from indexer.pipeline.run import IndexSettings
 
         index([folder], library, str(micro_model), IndexSettings(workers=1, engine="ray"))
     shards = list((library / ray_engine.SHARD_DIR).glob("*.parquet"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from indexer.scan import ScanOptions, walk
+from indexer.sources.scan import ScanOptions, walk
 
 
 def _touch(path, data=b"x"):

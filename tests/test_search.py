@@ -11,10 +11,13 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from indexer.pipeline import IndexSettings, index
-from search import Filters, QueryError, Searcher
-from ui import shapes
-from ui.cli import app
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from search.filters import Filters
+from search.query import QueryError
+from search.searcher import Searcher
+from ui.cli.main import app
 
 CAMERAS = [("Google", "Pixel 7"), ("Canon", "EOS R5"), ("Apple", "iPhone 13")]
 
@@ -34,7 +37,7 @@ def library(tmp_path_factory, micro_model):
     for i in range(120):
         folder = root / ("trips" if i % 4 == 0 else "home")
         folder.mkdir(exist_ok=True)
-        _save(shapes.sample(i, 17), folder / f"{i:03d}.{'jpg' if i % 2 else 'png'}", i)
+        _save(synthetic.sample(i, 17), folder / f"{i:03d}.{'jpg' if i % 2 else 'png'}", i)
     lib = tmp_path_factory.mktemp("lib")
     index([root], lib, str(micro_model), IndexSettings(workers=0, batch_size=32))
     return lib, root
@@ -117,7 +120,7 @@ def test_the_searcher_sees_images_indexed_after_it_was_opened(library, tmp_path,
     before = searcher.search("a red circle", k=1000).hits
     extra = tmp_path / "more"
     extra.mkdir()
-    shapes.sample(0, 999).image.save(extra / "new.png")
+    synthetic.sample(0, 999).image.save(extra / "new.png")
     index([extra], copy, str(micro_model), IndexSettings(workers=0))
     after = searcher.search("a red circle", k=1000).hits
     assert len(after) == len(before) + 1 and any(h.path.endswith("new.png") for h in after)

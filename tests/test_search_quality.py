@@ -1,23 +1,18 @@
 """Search quality with the bundled tiny model on a generated 2000-image library (the issue's figures).
 
-Queries have 5 to 400 true matches each (tests/relevance_queries.py).
+Queries have 5 to 400 true matches each (indexer.sources.synthetic.evaluation).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path[:0] = [str(Path(__file__).parents[1] / "bench"), str(Path(__file__).parent)]
-
-from relevance import build_library, evaluate  # noqa: E402
-from relevance_queries import LIBRARY_SIZE, queries  # noqa: E402
-
-from indexer.registry import model_path  # noqa: E402
-from search import Searcher  # noqa: E402
+from indexer.model.registry import model_path
+from indexer.sources.synthetic import RELEVANCE_SIZE, relevance_queries
+from search import Searcher, evaluate, synthetic_library
 
 pytestmark = pytest.mark.skipif(
     not (model_path("tiny-shapes") / "config.json").is_file(), reason="models/tiny-shapes is not built"
@@ -26,16 +21,16 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    return build_library(tmp_path_factory.mktemp("quality"), LIBRARY_SIZE, "tiny-shapes")
+    return synthetic_library(tmp_path_factory.mktemp("quality"), RELEVANCE_SIZE, "tiny-shapes")
 
 
 def test_relevant_results_reach_precision_0_85_and_recall_0_80_over_queries_of_5_to_400_matches(library):
     """A fixed top-k cannot do both: top-10 misses most matches of common queries, top-200 buries rare ones."""
     lib, samples = library
-    qs = queries(samples)
+    qs = relevance_queries(samples)
     counts = [sum(mask) for _, mask in qs]
     searcher = Searcher(lib, runtime="paddle", device="cpu")
-    relevant = evaluate(searcher, qs, k=LIBRARY_SIZE, relevant=True)
+    relevant = evaluate(searcher, qs, k=RELEVANCE_SIZE, relevant=True)
     top10, top200 = evaluate(searcher, qs, k=10), evaluate(searcher, qs, k=200)
     print(
         f"{len(qs)} queries with {min(counts)}..{max(counts)} true matches: --relevant {relevant}; "

@@ -1,9 +1,10 @@
-"""The synthetic shapes set of ui/shapes.py: deterministic, truthful captions, varied images, CLI."""
+"""The synthetic shapes set (indexer.sources.synthetic): deterministic, truthful captions, varied images, CLI."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -12,13 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
+from indexer.sources import synthetic
 
-from ui import shapes
-
-COLOUR = "|".join(shapes.COLOURS)
-KIND = "|".join(shapes.KINDS)
-POSITION = "|".join(sorted(shapes.POSITIONS, key=len, reverse=True))  # "top left" before "top"
+COLOUR = "|".join(synthetic.COLOURS)
+KIND = "|".join(synthetic.KINDS)
+POSITION = "|".join(sorted(synthetic.POSITIONS, key=len, reverse=True))  # "top left" before "top"
 MENTION = re.compile(
     rf"\b(?:(one|two|three|a|an) )?(?:(small|large) )?({COLOUR}) ({KIND})(s?)\b(?: (?:at|in|on|near) the ({POSITION}))?"
 )
@@ -27,39 +26,39 @@ NUMBER = {None: 1, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 
 
 @pytest.fixture(scope="module")
-def samples() -> list[shapes.Sample]:
-    return shapes.generate(500, seed=11)
+def samples() -> list[synthetic.Sample]:
+    return synthetic.generate(500, seed=11)
 
 
 def _mentions(caption: str) -> list[tuple[str | None, ...]]:
     return MENTION.findall(caption.lower())
 
 
-def _central_mask(s: shapes.Sample) -> tuple[np.ndarray, int, int, int]:
+def _central_mask(s: synthetic.Sample) -> tuple[np.ndarray, int, int, int]:
     """Pixels that differ from the background colour, and the central square (x0, y0, side)."""
     pixels = np.asarray(s.image).astype(int)
-    fg = np.abs(pixels - np.asarray(shapes.COLOURS[s.background])).sum(-1) > 60
+    fg = np.abs(pixels - np.asarray(synthetic.COLOURS[s.background])).sum(-1) > 60
     w, h = s.image.size
     side = min(w, h)
     return fg, (w - side) // 2, (h - side) // 2, side
 
 
 def test_same_seed_gives_identical_images_and_captions():
-    a, b = shapes.generate(30, seed=3), shapes.generate(30, seed=3)
+    a, b = synthetic.generate(30, seed=3), synthetic.generate(30, seed=3)
     assert [s.image.tobytes() for s in a] == [s.image.tobytes() for s in b]
     assert [s.caption for s in a] == [s.caption for s in b]
 
 
 def test_different_seeds_give_different_samples():
-    a, b = shapes.generate(30, seed=3), shapes.generate(30, seed=4)
+    a, b = synthetic.generate(30, seed=3), synthetic.generate(30, seed=4)
     assert [s.caption for s in a] != [s.caption for s in b]
     assert sum(x.image.tobytes() == y.image.tobytes() for x, y in zip(a, b, strict=True)) == 0
 
 
 def test_one_sample_equals_the_same_index_of_the_generated_set():
-    whole = shapes.generate(12, seed=5)
+    whole = synthetic.generate(12, seed=5)
     for i in (0, 7, 11):
-        assert shapes.sample(i, seed=5) == whole[i]
+        assert synthetic.sample(i, seed=5) == whole[i]
 
 
 def test_every_colour_and_kind_in_a_caption_is_in_the_image_with_that_count_and_size(samples):
@@ -103,7 +102,7 @@ def test_shape_positions_are_where_the_shapes_are_drawn(samples):
         fg, x0, y0, side = _central_mask(s)
         ys, xs = np.nonzero(fg)
         row, col = int(3 * (ys.mean() - y0) / side), int(3 * (xs.mean() - x0) / side)
-        assert shapes.POSITIONS[3 * row + col] == s.shapes[0].position, s
+        assert synthetic.POSITIONS[3 * row + col] == s.shapes[0].position, s
 
 
 def test_shapes_stay_inside_the_central_square(samples):
@@ -114,9 +113,9 @@ def test_shapes_stay_inside_the_central_square(samples):
 
 
 def test_captions_cover_the_whole_vocabulary():
-    words = Counter(w for s in shapes.generate(2000, seed=2) for w in re.findall(r"[a-z]+", s.caption.lower()))
-    vocabulary = [*shapes.COLOURS, *shapes.SIZES, *shapes.COUNTS, "top", "bottom", "left", "right", "centre"]
-    vocabulary += [k + "s" for k in shapes.KINDS] + list(shapes.KINDS)
+    words = Counter(w for s in synthetic.generate(2000, seed=2) for w in re.findall(r"[a-z]+", s.caption.lower()))
+    vocabulary = [*synthetic.COLOURS, *synthetic.SIZES, *synthetic.COUNTS, "top", "bottom", "left", "right", "centre"]
+    vocabulary += [k + "s" for k in synthetic.KINDS] + list(synthetic.KINDS)
     assert [w for w in vocabulary if words[w] == 0] == []
 
 
@@ -138,7 +137,7 @@ def test_shape_sizes_are_the_named_fraction_of_the_short_side(samples):
         if [t.kind for t in s.shapes] == ["circle"]:
             fg, _, _, side = _central_mask(s)
             width = np.ptp(np.nonzero(fg)[1]) / side
-            low, high = shapes.SIZES[s.shapes[0].size]
+            low, high = synthetic.SIZES[s.shapes[0].size]
             assert low - 0.03 <= width <= high + 0.03, s
 
 
@@ -149,26 +148,28 @@ def test_boxes_locate_each_shape_in_the_final_image(samples):
         for shape, (x, y, width) in zip(s.shapes, s.boxes, strict=True):
             assert 0 < x < s.image.width and 0 < y < s.image.height and width > 8
             pixel = np.asarray(s.image.getpixel((int(x), int(y))), dtype=int)
-            assert np.abs(pixel - shapes.COLOURS[shape.colour]).max() < 60, (s, shape)
+            assert np.abs(pixel - synthetic.COLOURS[shape.colour]).max() < 60, (s, shape)
 
 
 def test_matches_checks_colour_kind_and_background():
-    s = shapes.Sample(
-        Image.new("RGB", (64, 64)), "", (shapes.Shape("circle", "red", "small", "top"),), "blue", False, None, 0.0
+    s = synthetic.Sample(
+        Image.new("RGB", (64, 64)), "", (synthetic.Shape("circle", "red", "small", "top"),), "blue", False, None, 0.0
     )
-    assert shapes.matches(s, colour="red", kind="circle", background="blue")
-    assert shapes.matches(s, kind="circle") and shapes.matches(s, background="blue")
-    assert not shapes.matches(s, colour="red", kind="square")
-    assert not shapes.matches(s, colour="green")
-    assert not shapes.matches(s, colour="red", background="white")
+    assert synthetic.matches(s, colour="red", kind="circle", background="blue")
+    assert synthetic.matches(s, kind="circle") and synthetic.matches(s, background="blue")
+    assert not synthetic.matches(s, colour="red", kind="square")
+    assert not synthetic.matches(s, colour="green")
+    assert not synthetic.matches(s, colour="red", background="white")
 
 
-def test_cli_writes_n_images_and_a_caption_line_for_each(tmp_path, capsys):
-    assert shapes.main([str(tmp_path), "--n", "12", "--seed", "3"]) == 0
+def test_cli_writes_n_images_and_a_caption_line_for_each(tmp_path):
+    """tools/make_shapes.py, the program that writes a set to disk."""
+    tool = Path(__file__).parents[1] / "tools" / "make_shapes.py"
+    subprocess.run([sys.executable, str(tool), str(tmp_path), "--n", "12", "--seed", "3"], check=True, timeout=120)
     lines = (tmp_path / "captions.jsonl").read_text().splitlines()
     assert len(lines) == 12 and len(list(tmp_path.glob("0*.*"))) == 12
     for i, line in enumerate(lines):
-        record, expected = json.loads(line), shapes.sample(i, seed=3)
+        record, expected = json.loads(line), synthetic.sample(i, seed=3)
         assert record["file"] == f"{i:05d}." + ("jpg" if expected.jpeg_quality else "png")
         assert record["caption"] == expected.caption and record["background"] == expected.background
         assert [t["colour"] for t in record["shapes"]] == [t.colour for t in expected.shapes]

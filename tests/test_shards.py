@@ -10,8 +10,8 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer import shards
 from indexer.errors import BadVectors
+from indexer.library import ondisk as shards
 
 D, N, SHARDS = 64, 12_000, 3
 

@@ -12,15 +12,17 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from indexer.catalog import open_catalog, session
-from indexer.pipeline import IndexSettings, index
-from indexer.tables import File
-from indexer.tarshards import InsideShard
-from search import Filters, Searcher
+from indexer.library.catalog import open_catalog, session
+from indexer.library.tables import File
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from indexer.sources import synthetic
+from indexer.sources.tars import InsideShard
 from search.actions import apply
 from search.dedup import find_groups
-from ui import shapes
-from ui.cli import app
+from search.filters import Filters
+from search.searcher import Searcher
+from ui.cli.main import app
 from ui.thumbs import inside_roots, thumbnail
 
 SEED = 31
@@ -28,7 +30,7 @@ SEED = 31
 
 def jpeg(i: int) -> bytes:
     out = io.BytesIO()
-    shapes.sample(i, SEED).image.save(out, "JPEG", quality=90)
+    synthetic.sample(i, SEED).image.save(out, "JPEG", quality=90)
     return out.getvalue()
 
 
@@ -44,7 +46,7 @@ def write_shard(path: Path, keys: range, images: dict[int, bytes] | None = None)
         for i in keys:
             key = f"{i:06d}"
             add(tar, f"{key}.jpg", (images or {}).get(i) or jpeg(i))
-            add(tar, f"{key}.txt", shapes.sample(i, SEED).caption.encode())
+            add(tar, f"{key}.txt", synthetic.sample(i, SEED).caption.encode())
             add(tar, f"{key}.json", json.dumps({"key": key, "url": f"https://example.org/{key}.jpg"}).encode())
     return path
 
@@ -65,18 +67,18 @@ def test_each_image_member_is_a_catalog_file_with_its_caption_and_json(tmp_path,
     files = rows(tmp_path / "lib")
     assert set(files) == {f"shard-00000.tar::{i:06d}.jpg" for i in range(6)}  # .txt and .json are not files
     row = files["shard-00000.tar::000002.jpg"]
-    assert row.caption == shapes.sample(2, SEED).caption
+    assert row.caption == synthetic.sample(2, SEED).caption
     assert row.sample_meta == {"key": "000002", "url": "https://example.org/000002.jpg"}
 
 
 def test_text_search_finds_the_member_that_shows_what_it_asks_for(tmp_path):
     shard = write_shard(tmp_path / "shard-00000.tar", range(40))
     index([shard], tmp_path / "lib", "tiny-shapes", settings())
-    samples = [shapes.sample(i, SEED) for i in range(40)]
+    samples = [synthetic.sample(i, SEED) for i in range(40)]
     colour, kind = next((s.colour, s.kind) for s in samples[7].shapes)
     hit = Searcher(tmp_path / "lib").search(f"a {colour} {kind}", k=1).hits[0]
     tar, member = hit.path.split("::")
-    assert tar == str(shard) and shapes.matches(samples[int(Path(member).stem)], colour=colour, kind=kind)
+    assert tar == str(shard) and synthetic.matches(samples[int(Path(member).stem)], colour=colour, kind=kind)
     assert hit.caption == samples[int(Path(member).stem)].caption
 
 
@@ -186,7 +188,7 @@ def test_the_cli_indexes_a_shard_and_searches_with_a_member_and_names_a_missing_
     assert indexed.exit_code == 0 and json.loads(indexed.stdout)["indexed"] == 4
     found = CliRunner().invoke(app, ["search", "--image", f"{shard}::000001.jpg", "-k", "1", *lib, "--json"])
     assert json.loads(found.stdout)[0]["path"] == f"{shard}::000001.jpg"
-    assert json.loads(found.stdout)[0]["caption"] == shapes.sample(1, SEED).caption
+    assert json.loads(found.stdout)[0]["caption"] == synthetic.sample(1, SEED).caption
     missing = CliRunner().invoke(app, ["search", "--image", f"{shard}::000009.jpg", *lib])
     assert missing.exit_code == 2
     assert missing.stderr.strip() == f"error: {shard}::000009.jpg: no such image member in the tar"

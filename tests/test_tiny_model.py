@@ -1,24 +1,18 @@
 """The bundled tiny-shapes model has learned: text and image search work on a held-out synthetic set.
 
-Figures (tools/eval_tiny.py): 1000 images generated with a seed never used in training.
+Figures (tools/synthetic.py): 1000 images generated with a seed never used in training.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-
-import eval_tiny  # noqa: E402
-
-from indexer import load_model  # noqa: E402
-from indexer.layout import random_state  # noqa: E402
-from indexer.model_dir import architecture, write_model_dir  # noqa: E402
-from indexer.registry import model_path  # noqa: E402
+from indexer.model.directory import architecture, write_model_dir
+from indexer.model.load import load_model
+from indexer.model.registry import model_path
+from indexer.model.state import random_state
+from indexer.sources import synthetic
 
 pytestmark = pytest.mark.skipif(
     not (model_path("tiny-shapes") / "config.json").is_file(), reason="models/tiny-shapes is not built"
@@ -27,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def samples():
-    return eval_tiny.eval_set()
+    return synthetic.eval_set()
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +35,15 @@ def vectors(tiny, samples):
 
 
 def test_colour_and_shape_queries_reach_precision_at_10_of_0_90(tiny, samples, vectors):
-    queries = eval_tiny.colour_shape_queries(samples)
-    precision = eval_tiny.precision_at_k(tiny, vectors, queries)
+    queries = synthetic.colour_shape_queries(samples)
+    precision = synthetic.precision_at_k(tiny, vectors, queries)
     print(f"colour+shape: {len(queries)} queries, mean precision@10 {precision:.3f}")
     assert len(queries) >= 30 and precision >= 0.90
 
 
 def test_colour_shape_and_background_queries_reach_precision_at_10_of_0_70(tiny, samples, vectors):
-    queries = eval_tiny.background_queries(samples)
-    precision = eval_tiny.precision_at_k(tiny, vectors, queries)
+    queries = synthetic.background_queries(samples)
+    precision = synthetic.precision_at_k(tiny, vectors, queries)
     print(f"colour+shape+background: {len(queries)} queries, mean precision@10 {precision:.3f}")
     assert len(queries) >= 20 and precision >= 0.70
 
@@ -59,13 +53,13 @@ def test_the_same_config_with_random_weights_scores_at_most_0_30(tmp_path, sampl
     model = write_model_dir(tmp_path / "random", config, random_state(config, seed=5))
     enc = load_model(model, runtime="paddle", device="cpu", batch_size=256)
     vectors = enc.encode_images([s.image for s in samples])
-    precision = eval_tiny.precision_at_k(enc, vectors, eval_tiny.colour_shape_queries(samples))
+    precision = synthetic.precision_at_k(enc, vectors, synthetic.colour_shape_queries(samples))
     print(f"random weights: colour+shape mean precision@10 {precision:.3f}")
     assert precision <= 0.30
 
 
 def test_edited_copies_have_the_original_among_their_top_3_neighbours(tiny, samples, vectors):
-    top3 = eval_tiny.image_top3(tiny, samples, vectors)
+    top3 = synthetic.image_top3(tiny, samples, vectors)
     print(f"image->image top-3: {top3}")
     assert min(top3.values()) >= 0.95
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexer import load_model
+from indexer.model.load import load_model
 
 ROOT = Path(__file__).parents[1]
 
@@ -32,7 +32,7 @@ def test_trainer_writes_a_model_directory_that_loads_and_encodes(tmp_path):
 
 def test_trainer_takes_an_architecture_file_one_view_and_a_time_limit(tmp_path):
     out, arch = tmp_path / "tiny", tmp_path / "tiny-32px.json"
-    config = json.loads((ROOT / "indexer" / "architectures" / "tiny-shapes.json").read_text())
+    config = json.loads((ROOT / "indexer" / "model" / "architectures" / "tiny-shapes.json").read_text())
     config["vision_config"]["image_size"] = 32
     arch.write_text(json.dumps(config))
     log = _train(out, "--arch", str(arch), "--views", "1", "--steps", "500", "--max-minutes", "0.0001")
@@ -44,7 +44,7 @@ def test_trainer_takes_an_architecture_file_one_view_and_a_time_limit(tmp_path):
 
 def test_two_processes_train_the_model_one_process_trains(tmp_path):
     """--procs 2 splits every batch between two processes: the same steps, so the same model up to rounding."""
-    from ui import shapes
+    from indexer.sources import synthetic
 
     recipe = ("--views", "1", "--close-ups", "0.5")
     logs = {
@@ -53,85 +53,17 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path):
     }
     steps = {name: [line for line in log.splitlines() if line.startswith("step")] for name, log in logs.items()}
     assert len(steps["two"]) == 2 and steps["one"] == steps["two"]  # the same losses at the same steps
-    images = [s.image for s in shapes.generate(8, seed=77)]
+    images = [s.image for s in synthetic.generate(8, seed=77)]
     vectors = {name: load_model(tmp_path / name, runtime="paddle", device="cpu").encode_images(images) for name in logs}
     assert np.abs(vectors["one"] - vectors["two"]).max() < 2e-3
     assert np.abs(vectors["one"] - vectors["shorter"]).max() > 2e-2  # one step less is told apart
 
 
-def test_training_forward_is_paddlenlps_forward_features_and_gradients():
-    """tools/tiny_towers computes what PaddleNLP's CLIPModel computes, and back-propagates the same gradients."""
-    import paddle
-    import paddle.nn.functional as F
-
-    from indexer.tokenizer import Tokenizer
-    from ui import shapes
-
-    train_tiny = _trainer_module()
-    tiny_towers = train_tiny.tiny_towers
-    model = train_tiny.build_model(paddle, seed=3)
-    rng = np.random.default_rng(4)
-    with paddle.no_grad():  # past the initial weights: biases and norms off their zeros and ones
-        for p in model.parameters():
-            p.set_value(p + paddle.to_tensor(rng.normal(0, 0.02, p.shape).astype("float32")))
-    samples = shapes.generate(6, seed=12)
-    config = train_tiny.architecture(train_tiny.ARCH)
-    crops = np.stack([train_tiny.resize_crop(s.image, config.vision.image_size) for s in samples])
-    pixels = paddle.to_tensor(train_tiny.normalize(crops, config.preprocess))
-    captions = [s.caption for s in samples[:5]] + ["a red circle"]  # captions of different lengths
-    ids = Tokenizer.from_dir(train_tiny.bpe_dir()).tokenize(captions, 77)
-    ids = ids[:, : int(ids.argmax(axis=1).max()) + 3]  # padding after the longest caption's end too
-
-    def run(image, text):
-        model.clear_gradients()
-        i, t = image(pixels), text(ids)
-        loss = train_tiny.contrastive(paddle, F.normalize(i, axis=-1), F.normalize(t, axis=-1), paddle.to_tensor(9.0))
-        loss.backward()
-        grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters() if p.grad is not None}
-        return i.numpy(), t.numpy(), grads
-
-    ref = run(
-        lambda x: model.get_image_features(pixel_values=x),
-        lambda x: model.get_text_features(input_ids=paddle.to_tensor(x)),
-    )
-    fast = run(lambda x: tiny_towers.image_features(model, x), lambda x: tiny_towers.text_features(model, x))
-    np.testing.assert_allclose(fast[0], ref[0], atol=1e-4)
-    np.testing.assert_allclose(fast[1], ref[1], atol=1e-4)
-    assert set(fast[2]) == set(ref[2]) and len(ref[2]) > 100
-    for name, grad in ref[2].items():
-        # A key bias shifts a query's scores all alike, which softmax ignores: its gradient is rounding noise.
-        bound = 1e-6 if "k_proj.bias" in name else 1e-3 * np.abs(grad).max()
-        assert np.abs(fast[2][name] - grad).max() <= bound, name
-
-
 def test_generator_cli_writes_images_and_captions(tmp_path):
-    cmd = [sys.executable, "-m", "ui.shapes", str(tmp_path / "set"), "--n", "24", "--seed", "11"]
+    cmd = [sys.executable, str(ROOT / "tools" / "make_shapes.py"), str(tmp_path / "set"), "--n", "24", "--seed", "11"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120, cwd=ROOT)
     lines = (tmp_path / "set" / "captions.jsonl").read_text().splitlines()
     assert len(lines) == 24 and len(list((tmp_path / "set").glob("0*.*"))) == 24
-
-
-def _trainer_module():
-    sys.path.insert(0, str(ROOT / "tools"))
-    import train_tiny
-
-    return train_tiny
-
-
-def test_close_ups_show_one_shape_large_with_a_caption_true_of_the_crop():
-    from ui import shapes
-
-    train_tiny, rng = _trainer_module(), np.random.default_rng(5)
-    for sample in shapes.generate(60, seed=91):
-        crop, text = train_tiny.close_up(sample, rng)
-        assert crop.width == crop.height, crop.size
-        named = {(s.colour, s.kind) for s in sample.shapes if f"{s.colour} {s.kind}" in text}
-        assert len(named) == 1 and "small" not in text and "two" not in text and "three" not in text, text
-        ((colour, _),) = named
-        shown = np.abs(np.asarray(crop, dtype=int) - shapes.COLOURS[colour]).max(axis=2) < 60
-        assert shown.mean() > 0.05, text  # the named shape fills a good part of the crop (a star ~9%)
-        if "background" in text:
-            assert f"{sample.background} background" in text, text
 
 
 def test_torch_trainer_exports_a_model_the_paddle_runtime_loads(tmp_path):

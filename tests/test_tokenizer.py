@@ -18,7 +18,7 @@ import regex
 from tokenizer_corpus import corpus
 
 from indexer.errors import BadModelFile
-from indexer.tokenizer import Tokenizer, clean
+from indexer.model.tokenizer import Tokenizer, clean
 
 ROOT = Path(__file__).resolve().parents[1]
 BPE_DIR = ROOT / "models" / "clip-bpe"

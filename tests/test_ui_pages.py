@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui_demo import is_red_circle, page
 
-from indexer.catalog import open_catalog
+from indexer.library.catalog import open_catalog
 from ui import demo, indexjob
 from ui.terms import IdTerm
 

@@ -9,9 +9,11 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer import refine_store, vectors
 from indexer.errors import BadVectors, IndexBudgetTooSmall, IndexCorrupt
-from indexer.vectors import VectorIndex, choose_params, recall_at_k
+from indexer.library import refine_store, vectors
+from indexer.library.index_params import choose_params
+from indexer.library.topk import recall_at_k
+from indexer.library.vectors import VectorIndex
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
-from indexer import UnsafeWeights, load_model
-from indexer.errors import BadModelFile
-from indexer.weights import load_pdparams, save_pdparams
+from indexer.errors import BadModelFile, UnsafeWeights
+from indexer.model.load import load_model
+from indexer.model.weights import load_pdparams, save_pdparams
 
 
 class _Payload:

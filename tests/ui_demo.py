@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from ui import demo
-from ui.cli import app
+from ui.cli.main import app
 
 PAGES = Path(__file__).parents[1] / "ui" / "app_pages"
 

@@ -11,20 +11,17 @@ eval transform for ViT-g-14 and its tokenizer padded to 77 tokens.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from indexer.model.convert import paddle_to_open_clip
+from indexer.model.directory import architecture
+from indexer.model.runtimes.torch import open_clip_cfg
+from indexer.model.state import random_state
+from indexer.sources.synthetic import PARITY_TEXTS, parity_images
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from golden_inputs import TEXTS, images  # noqa: E402
-
-from indexer.convert import paddle_to_open_clip  # noqa: E402
-from indexer.layout import random_state  # noqa: E402
-from indexer.model_dir import architecture  # noqa: E402
-from indexer.runtime_torch import open_clip_cfg  # noqa: E402
 
 WEIGHTS_SEED = 0
 
@@ -39,9 +36,9 @@ def reference_vectors(config, state) -> tuple[np.ndarray, np.ndarray]:
     transform = open_clip.image_transform(config.vision.image_size, is_train=False)
     tokenizer = open_clip.get_tokenizer("ViT-g-14")
     with torch.no_grad():
-        pixels = torch.stack([transform(im) for im in images()])
+        pixels = torch.stack([transform(im) for im in parity_images()])
         image = model.encode_image(pixels, normalize=True).numpy()
-        text = model.encode_text(tokenizer(TEXTS), normalize=True).numpy()
+        text = model.encode_text(tokenizer(PARITY_TEXTS), normalize=True).numpy()
     return image.astype(np.float32), text.astype(np.float32)
 
 

@@ -18,26 +18,23 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import tiny_towers
 from PIL import Image, ImageEnhance
 
+from indexer.model.config import to_paddlenlp_dict
+from indexer.model.directory import architecture, bpe_dir, write_model_dir
+from indexer.model.runtimes.paddle import import_paddle
+from indexer.model.state import state_shapes
+from indexer.model.tokenizer import Tokenizer
+from indexer.model.transform import normalize, resize_crop
+from indexer.sources import synthetic
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
-
-import tiny_towers  # noqa: E402
-
-from indexer.layout import state_shapes  # noqa: E402
-from indexer.model_config import to_paddlenlp_dict  # noqa: E402
-from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
-from indexer.preprocess import normalize, resize_crop  # noqa: E402
-from indexer.runtime_paddle import import_paddle  # noqa: E402
-from indexer.tokenizer import Tokenizer  # noqa: E402
-from ui import shapes  # noqa: E402
 
 ARCH = "tiny-shapes"
 IMAGE_IMAGE_WEIGHT = 0.5  # weight of the view-to-view term next to the image-to-text terms
@@ -78,14 +75,14 @@ def training_caption(sample, rng: np.random.Generator) -> str:
     if draw < BACKGROUND_CAPTIONS:
         form = str(rng.choice(BACKGROUND_ONLY_FORMS))
         bg = sample.background
-        return form.format(bg=bg, a_bg=shapes.with_article(bg))
+        return form.format(bg=bg, a_bg=synthetic.with_article(bg))
     if draw > 1 - PARTIAL_CAPTIONS:
-        groups = shapes.by_colour_and_kind(sample.shapes)
+        groups = synthetic.by_colour_and_kind(sample.shapes)
         if len(groups) > 1:
             keep = rng.choice(len(groups), int(rng.integers(1, len(groups))), replace=False)
             named = [s for i in sorted(keep) for s in list(groups.values())[i]]
-            return shapes.caption(named, sample.background, rng)
-    return shapes.caption(sample.shapes, sample.background, rng)
+            return synthetic.caption(named, sample.background, rng)
+    return synthetic.caption(sample.shapes, sample.background, rng)
 
 
 def close_up(sample, rng: np.random.Generator) -> tuple[Image.Image, str]:
@@ -106,7 +103,7 @@ def close_up(sample, rng: np.random.Generator) -> tuple[Image.Image, str]:
     crop = sample.image.crop((left, top, left + side, top + side))
     # In the crop the shape is large and central; other shapes may show at its edges, unnamed.
     shape = replace(sample.shapes[i], size="large", position="centre")
-    return crop, shapes.caption([shape], sample.background, rng)
+    return crop, synthetic.caption([shape], sample.background, rng)
 
 
 class Batches:
@@ -123,7 +120,7 @@ class Batches:
         self.views, self.hard_share = (recipe.views, recipe.hard_share) if recipe else (2, 0.5)
         self.close_ups = recipe.close_ups if recipe else 0.0
         self.rng = np.random.default_rng(seed)
-        colours = sorted(shapes.COLOURS)
+        colours = sorted(synthetic.COLOURS)
         self.by_colour = {c: np.flatnonzero([c in {x.colour for x in s.shapes} for s in pool]) for c in colours}
 
     def _picks(self) -> np.ndarray:
@@ -315,7 +312,7 @@ def _train(args) -> Path:
     np.random.seed(args.seed)
     config = architecture(args.arch)
     started = time.perf_counter()
-    pool = shapes.generate(args.pool, seed=args.seed)
+    pool = synthetic.generate(args.pool, seed=args.seed)
     # Every process draws the whole batch (the same as one process would) and trains on its share.
     rows = peers.rows(args.batch) if peers else None
     batches = Batches(pool, Tokenizer.from_dir(bpe_dir()), config.vision.image_size, args.batch, args.seed, args, rows)

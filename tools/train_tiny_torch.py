@@ -14,29 +14,26 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from train_tiny import ARCH, IMAGE_IMAGE_WEIGHT, Batches, add_recipe_options, schedule
+
+from indexer.model.convert import open_clip_to_paddle
+from indexer.model.directory import architecture, bpe_dir, write_model_dir
+from indexer.model.runtimes.torch import open_clip_cfg
+from indexer.model.state import state_shapes
+from indexer.model.tokenizer import Tokenizer
+from indexer.sources import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
-
-from train_tiny import ARCH, IMAGE_IMAGE_WEIGHT, Batches, add_recipe_options, schedule  # noqa: E402
-
-from indexer.convert import open_clip_to_paddle  # noqa: E402
-from indexer.layout import state_shapes  # noqa: E402
-from indexer.model_dir import architecture, bpe_dir, write_model_dir  # noqa: E402
-from indexer.runtime_torch import open_clip_cfg  # noqa: E402
-from indexer.tokenizer import Tokenizer  # noqa: E402
-from ui import shapes  # noqa: E402
 
 _batches: Batches | None = None
 
 
 def _sample(args: tuple[int, int]):
-    return shapes.sample(*args)
+    return synthetic.sample(*args)
 
 
 def _init(batches: Batches) -> None:

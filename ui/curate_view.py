@@ -6,10 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from indexer import PixseekError
-from search import Filters
-from search.curate import FORMATS, Recipe, Subset, export
-from search.dedup import DedupSettings
-from search.diversity import METHODS
+from search import FORMATS, METHODS, DedupSettings, Filters, Recipe, Subset, export
 
 from . import handles
 from .thumbs import inside_roots, thumbnail

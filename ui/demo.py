@@ -20,10 +20,8 @@ from PIL import Image
 
 from indexer import PixseekError
 from indexer.pipeline import IndexSettings, IndexSummary, index
-from search import Searcher
-from search.searcher import Hit
-
-from . import shapes
+from indexer.sources import synthetic
+from search import Hit, Searcher
 
 SEED = 2026  # a seed the bundled model was not trained on
 SHAPES = 300
@@ -90,7 +88,7 @@ def _exif(i: int) -> Image.Exif:
 
 def _write_shape(i: int, folder: Path) -> tuple[str, dict]:
     """Sample i, scaled 1-3x so size filters matter, as JPEG (with EXIF) or PNG; (relpath, its truth)."""
-    sample = shapes.sample(i, SEED)
+    sample = synthetic.sample(i, SEED)
     album = ALBUMS[i % len(ALBUMS)]
     scale = 1 + i % 3
     image = sample.image.resize((sample.image.width * scale, sample.image.height * scale), Image.Resampling.BICUBIC)

@@ -7,9 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer import PixseekError
-from search.actions import ActionRecord, apply, undo
-from search.dedup import TIERS, DedupSettings, Group
-from search.members import Member
+from search import TIERS, ActionRecord, DedupSettings, Group, Member, apply, undo
 
 from . import handles
 from .results import human_size

@@ -14,11 +14,20 @@ import streamlit as st
 
 from indexer import ModelError, PixseekError
 from indexer.library import LibraryNotFound, library_path
-from search import NoModel, Searcher
-from search.curate import Recipe, Subset, build_subset
-from search.dedup import DedupSettings, Group, find_groups
-from search.facets import Facets, facets
-from search.points import first_paths, library_points
+from search import (
+    DedupSettings,
+    Facets,
+    Group,
+    NoModel,
+    Recipe,
+    Searcher,
+    Subset,
+    build_subset,
+    facets,
+    find_groups,
+    first_paths,
+    library_points,
+)
 
 FACETS_TTL = 30  # seconds: a running index run adds folders and cameras
 
@@ -56,7 +65,7 @@ def _searcher(path: str) -> Searcher:
 
 @st.cache_data(ttl=FACETS_TTL, show_spinner=False)
 def _facets(path: str) -> Facets:
-    return facets(_searcher(path).engine)
+    return facets(_searcher(path).db)
 
 
 def searcher() -> Searcher:
@@ -80,7 +89,7 @@ def uploads() -> Path:
 def _points(path: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     searcher = _searcher(path)
     ids, xy = library_points(searcher)
-    return ids, xy, first_paths(searcher.engine, ids)
+    return ids, xy, first_paths(searcher.db, ids)
 
 
 def points() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer import PixseekError
-from search.searcher import Hit
+from search import Hit
 
 from . import handles
 from .terms import DOWN_WEIGHT, IdTerm, toggled

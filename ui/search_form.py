@@ -9,9 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer import PixseekError
-from search import Filters
-from search.facets import Facets
-from search.searcher import SORTS
+from search import SORTS, Facets, Filters
 
 from . import handles
 from .thumbs import inside_roots

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from indexer import PixseekError
-from indexer.errors import ImageError
-from indexer.preprocess import DECODE_ERRORS, open_image, to_rgb
-from indexer.tarshards import address, open_source, source_stat, split
+from indexer import ImageError, PixseekError
+from indexer.model import to_rgb
+from indexer.sources import DECODE_ERRORS, member_address, open_image, open_source, source_stat, split_address
 
 THUMB_SIDE = 256  # pixels, long side: a 50-result page is about 50 x 10 KB
 PREVIEW_SIDE = 1600  # the "open" view: enough for a screen, never a full 50 MP decode into the page
@@ -29,11 +28,11 @@ def inside_roots(path: str | Path, roots: tuple[str, ...]) -> Path:
     """The resolved path, if it lies inside one of the roots (symbolic links resolved first); else NotServable.
 
     A tar shard member (`<tar>::<member>`) is inside when its tar is."""
-    parts = split(path)
+    parts = split_address(path)
     resolved = Path(parts[0] if parts else path).resolve()
     if not any(resolved.is_relative_to(Path(root).resolve()) for root in roots):
         raise NotServable(str(path))
-    return Path(address(resolved, parts[1])) if parts else resolved
+    return Path(member_address(resolved, parts[1])) if parts else resolved
 
 
 def _scaled(path: Path, side: int) -> Image.Image:

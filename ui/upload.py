@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer import PixseekError
-from indexer.decode import decode_bytes
-from indexer.scan import IMAGE_EXTENSIONS
+from indexer.sources import IMAGE_EXTENSIONS, decode_bytes
 
 from .serve import UPLOAD_LIMIT_MB
 

@@ -1,4 +1,4 @@
-"""Fuzz targets and hypothesis strategies, shared by the CI run (test_fuzz.py) and the long run (bench/fuzz.py).
+"""Fuzz targets and hypothesis strategies of test_fuzz.py (which bench/fuzz.py also runs, with more cases).
 
 A target takes one generated case and returns None when the code under test behaved (a result, or the
 typed error it promises), or a one-line description of the crash otherwise.
@@ -15,8 +15,8 @@ import numpy as np
 from hypothesis import strategies as st
 from PIL import Image
 
-from indexer.decode import decode_bytes
 from indexer.errors import PixseekError
+from indexer.sources.decode import decode_bytes
 from search.curate import Recipe
 from search.dedup import DedupSettings
 from search.query import QueryError, parse

@@ -23,8 +23,7 @@ import numpy as np
 import pillow_heif
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from ui import shapes  # noqa: E402
+from indexer.sources import synthetic
 
 pillow_heif.register_heif_opener()
 
@@ -52,7 +51,7 @@ class Expect:
 
 def picture(seed: int = 0, size: tuple[int, int] = (96, 72)) -> Image.Image:
     """A coloured-shapes picture (RGB) of the given size."""
-    return shapes.sample(seed, 7).image.resize(size)
+    return synthetic.sample(seed, 7).image.resize(size)
 
 
 def upright_picture() -> Image.Image:

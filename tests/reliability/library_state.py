@@ -13,12 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from indexer.catalog import active_model, open_catalog, session
-from indexer.library import indexed_ids, model_key, vectors_dir
-from indexer.loading import model_ref
-from indexer.tables import Embedding, File, Image, Run
-from indexer.vectors import VectorIndex
-from ui import shapes
+from indexer.library.catalog import active_model, open_catalog, session
+from indexer.library.folder import model_key, vectors_dir
+from indexer.library.sync import indexed_ids
+from indexer.library.tables import Embedding, File, Image, Run
+from indexer.library.vectors import VectorIndex
+from indexer.model.load import model_ref
+from indexer.sources import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,7 +118,7 @@ def popen_pixseek(*args: str, **options) -> subprocess.Popen:
 def add_images(folder: Path, start: int, n: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + n):
-        shapes.write(shapes.sample(i, 5), folder, i)
+        synthetic.write(synthetic.sample(i, 5), folder, i)
 
 
 def index_args(folder: Path, library: Path, model: Path, *extra: str) -> list[str]:

@@ -9,8 +9,9 @@ import subprocess
 from itertools import pairwise
 from pathlib import Path
 
-from indexer.pipeline import IndexSettings, index
-from search import Searcher
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from search.searcher import Searcher
 
 from .library_state import (
     add_images,

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from indexer.errors import LibraryWriteFailed
-from indexer.pipeline import IndexSettings, index
-from ui.cli import app
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from ui.cli.main import app
 
 from .library_state import add_images, agreement, duplicated, file_rows, run_statuses
 

@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-import indexer.pipeline
-import indexer.reader
-from indexer.catalog import bytes_to_vectors, open_catalog, session
-from indexer.pipeline import IndexSettings, index
-from indexer.tables import Embedding, File
+import indexer.pipeline.indexing
+import indexer.pipeline.local
+import indexer.sources.reader
+from indexer.library.catalog import bytes_to_vectors, open_catalog, session
+from indexer.library.tables import Embedding, File
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
 
 from .hostile import STORED, jpeg_bytes, make_corpus, permissions_enforced, picture, upright_picture
 from .library_state import file_rows, run_pixseek
@@ -86,7 +88,7 @@ def test_a_file_without_read_permission_is_recorded_honestly(indexed_corpus, tal
 
 
 def test_the_eight_exif_orientations_are_embedded_upright(indexed_corpus, micro_model):
-    from indexer import load_model
+    from indexer.model.load import load_model
 
     base, _, _ = indexed_corpus
     reference = load_model(micro_model, runtime="paddle", device="cpu").encode_images([upright_picture()])
@@ -118,7 +120,7 @@ def _racing(monkeypatch, change):
         change()
         return real(files, *args, **kwargs)
 
-    monkeypatch.setattr(indexer.pipeline, "read_all", read_all)
+    monkeypatch.setattr(indexer.pipeline.local, "read_all", read_all)
 
 
 def test_files_that_grow_are_replaced_deleted_or_become_a_fifo_after_the_scan(
@@ -163,14 +165,14 @@ def test_a_file_that_takes_too_long_is_skipped_with_the_flag_that_raises_the_lim
     folder.mkdir()
     (folder / "slow.jpg").write_bytes(jpeg_bytes(picture(30)))
     (folder / "fine.jpg").write_bytes(jpeg_bytes(picture(31)))
-    real = indexer.reader.decode_bytes
+    real = indexer.sources.reader.decode_bytes
 
     def decode_bytes(data, where, *args, **kwargs):
         if where.endswith("slow.jpg"):
             time.sleep(600)  # a decoder stuck on a hostile file
         return real(data, where, *args, **kwargs)
 
-    monkeypatch.setattr(indexer.reader, "decode_bytes", decode_bytes)
+    monkeypatch.setattr(indexer.sources.reader, "decode_bytes", decode_bytes)
     settings = IndexSettings(workers=0, file_time_limit=0.5)
     summary = index([folder], tmp_path / "lib", str(micro_model), settings)
     assert (summary.indexed, summary.failed) == (1, 1)
@@ -187,19 +189,19 @@ def test_a_worker_that_dies_on_a_file_costs_that_file_only(tmp_path, micro_model
         (folder / f"fine-{i}.jpg").write_bytes(jpeg_bytes(picture(60 + i)))
     (folder / "kills-its-decoder.jpg").write_bytes(jpeg_bytes(picture(70)))
     tally["hostile_tried"] += 1
-    real = indexer.reader.decode_bytes
+    real = indexer.sources.reader.decode_bytes
 
     def decode_bytes(data, where, *args, **kwargs):
         if where.endswith("kills-its-decoder.jpg"):
             os.kill(os.getpid(), signal.SIGKILL)
         return real(data, where, *args, **kwargs)
 
-    monkeypatch.setattr(indexer.reader, "decode_bytes", decode_bytes)  # the forked workers inherit it
+    monkeypatch.setattr(indexer.sources.reader, "decode_bytes", decode_bytes)  # the forked workers inherit it
     tally["hostile_hangs"] += 1  # taken back once the run has ended (a hang ends in pytest-timeout)
     summary = index([folder], tmp_path / "lib", str(micro_model), IndexSettings(workers=2, batch_size=2))
     tally["hostile_hangs"] -= 1
     assert (summary.indexed, summary.failed) == (6, 1)
-    assert summary.failures == [(str(folder / "kills-its-decoder.jpg"), indexer.reader.CRASHED)]
+    assert summary.failures == [(str(folder / "kills-its-decoder.jpg"), indexer.sources.reader.CRASHED)]
 
 
 def test_a_symlinked_image_is_skipped_unless_links_are_followed(tmp_path, micro_model):

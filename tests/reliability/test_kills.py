@@ -120,8 +120,8 @@ def test_a_signal_wrapped_by_sqlalchemy_still_stops_the_run_as_interrupted(tmp_p
     """A signal that lands while SQLAlchemy prepares a statement comes out as its StatementError: still a stop."""
     from sqlalchemy.exc import StatementError
 
-    from indexer import pipeline
     from indexer.errors import Interrupted
+    from indexer.pipeline import indexing as pipeline
 
     def stopped_inside_sqlalchemy(run, sources):
         raise StatementError("stopped", "SELECT 1", None, Interrupted(signal.SIGTERM))

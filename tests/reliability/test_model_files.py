@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import read_config
 from indexer.errors import BadModelFile
-from indexer.tokenizer import Tokenizer
-from indexer.weights import load_pdparams
+from indexer.model.config import read_config
+from indexer.model.tokenizer import Tokenizer
+from indexer.model.weights import load_pdparams
 
 from .hostile import jpeg_bytes, picture
 from .library_state import run_pixseek

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from indexer.pipeline import IndexSettings, index
-from ui.cli import app
+from indexer.pipeline.indexing import index
+from indexer.pipeline.run import IndexSettings
+from ui.cli.main import app
 
 from .hostile import jpeg_bytes, picture
 from .library_state import tree_hashes

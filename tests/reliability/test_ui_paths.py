@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import ui.commands
-from ui import serve
-from ui.cli import app
+import ui.cli.browser
+from ui.cli.main import app
+from ui.serve import serve
 from ui.thumbs import NotServable, inside_roots
 from ui.upload import save_upload
 
@@ -52,7 +52,7 @@ def test_the_app_server_listens_on_loopback_only_by_default(tmp_path):
 @pytest.mark.parametrize(("args", "host"), [([], "127.0.0.1"), (["--host", "0.0.0.0"], "0.0.0.0")])
 def test_pixseek_ui_binds_loopback_unless_a_host_is_given(tmp_path, monkeypatch, args, host):
     asked = []
-    monkeypatch.setattr(ui.commands, "serve", lambda library, host, port: asked.append(host) or 0)
+    monkeypatch.setattr(ui.cli.browser, "serve", lambda library, host, port: asked.append(host) or 0)
     result = CliRunner().invoke(app, ["ui", "-l", str(tmp_path), *args])
     assert result.exit_code == 0 and asked == [host]
 

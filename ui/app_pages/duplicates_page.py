@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from indexer.tables import ACTION_KINDS
+from indexer.library import ACTION_KINDS
 from ui import duplicates_view, handles
-from ui.results import human_size
+
+from ..results import human_size
 
 PER_PAGE = 20  # groups
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from indexer.status import library_status
+from indexer.library import library_status
 from ui import handles, indexjob
 
 st.title("Library")

@@ -4,7 +4,8 @@ import altair as alt
 import streamlit as st
 
 from ui import handles, mapview
-from ui.terms import IdTerm
+
+from ..terms import IdTerm
 
 SEARCH_WITH = 20  # at most this many selected images become query terms
 

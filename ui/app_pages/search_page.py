@@ -4,7 +4,8 @@ import streamlit as st
 
 from indexer import PixseekError
 from ui import handles, results, search_form
-from ui.terms import display, tokens
+
+from ..terms import display, tokens
 
 st.title("Search")
 searcher = handles.searcher()

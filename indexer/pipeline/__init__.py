@@ -1,0 +1,13 @@
+"""The index run that ties sources, model and library together: plan what changed, read and decode,
+encode in batches, write each batch in one transaction, bring the vector index up to date.
+
+run (settings, summary, IndexRun) <- plan, writer, batch_size, interrupt <- engines: local (host path),
+gpu_feed (one GPU), gpu_workers (one process per GPU), ray_engine (Ray Data) <- indexing (index()).
+"""
+
+from .gpu_workers import GpuSpecError, resolve_gpus, visible_gpus
+from .indexing import RootNotFound, index
+from .run import IndexSettings, IndexSummary, Progress
+
+__all__ = ["GpuSpecError", "IndexSettings", "IndexSummary", "Progress", "RootNotFound", "index", "resolve_gpus"]
+__all__ += ["visible_gpus"]

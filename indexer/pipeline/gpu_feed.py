@@ -1,0 +1,393 @@
+"""The GPU path of the indexer: JPEGs decoded on the GPU and on CPU workers at once, encode overlapped
+with the next batch, results written by a separate thread.
+
+Reader workers (indexer.reader) read and hash every file; a JPEG whose hash falls under the shared
+`share` goes to the GPU as raw bytes (a JpegJob), everything else is decoded by the worker as on the
+CPU path. `Feed.add` hands jobs to the device decoder threads (indexer.decode_threads) as they
+arrive and gathers their crops and the CPU crops into batches; `launch` copies the CPU crops through
+pinned memory and queues the vision tower, asynchronously; a `Finisher` thread waits for each
+batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
+`(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it). `share` follows the load:
+lowered while the device decoder is behind, raised while the main thread waits on the CPU workers and
+the device decoder has little to do. With device "cpu" the same code runs on torchvision's CPU
+decoder (tests).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.errors import ImageError
+from indexer.model import l2_normalize
+from indexer.sources import (
+    DECODE_CHUNK,
+    GPU_MIN_PIXELS,
+    PHASH_SIZE,
+    Chunk,
+    DecodeThreads,
+    JpegJob,
+    Outcome,
+    decode_bytes,
+    decoded_from_gpu,
+)
+
+from .batch_size import AUTO_CAP, for_encoder
+
+Item = tuple[Outcome, "np.ndarray | None"]
+Sink = Callable[[list[Item]], None]
+SHARE_STEP = 0.02  # change of the share per steering window
+STEER_EVERY = 64  # reader results per steering window
+WAIT_FRACTION = 0.05  # share of a window spent waiting (on workers, or for the device decoder) that counts
+IDLE_DECODER_JOBS = 2 * DECODE_CHUNK  # jobs in flight under which the device decoder has room for more
+# Share of large JPEGs sent to the GPU before the load is known: the measured decode bounds on an H100
+# host (GPU path 193/s, 15 CPU workers 99/s for 12 MP JPEGs) balance at 193 / (193 + 99) = 0.66.
+INITIAL_SHARE = 0.66
+PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
+READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
+
+
+@dataclass
+class Batch:
+    """One launched batch: what the finisher needs once the device is done with it."""
+
+    plain: list[Outcome]  # known content and failures: no vector
+    cpu: list[Outcome]  # decoded by a worker; vectors[len(jobs):]
+    jobs: list[JpegJob]  # decoded on the device; vectors[: len(jobs)]
+    vectors: object  # torch float32 (n, dim) on the device, unnormalised
+    thumbs: object  # torch float (len(jobs), 32, 32)
+    events: dict = field(default_factory=dict)  # stage -> (start, end) CUDA events
+
+
+class Finisher(threading.Thread):
+    """Waits for each batch on the device, builds the items and passes them to the sink, in order."""
+
+    def __init__(self, sink: Sink, stages: Counter, depth: int = 2):
+        super().__init__(name="pixseek-finisher", daemon=True)
+        self.sink, self.stages = sink, stages
+        self.batches: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.error is None:
+                try:
+                    self.finish(batch)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by `put`/`close`
+                    self.error = exc
+
+    def finish(self, batch: Batch) -> None:
+        vectors = l2_normalize(batch.vectors.cpu().numpy())  # waits for this batch's work on the device
+        thumbs = batch.thumbs.cpu().numpy()
+        for stage, (start, end) in batch.events.items():
+            end.synchronize()
+            self.stages[stage] += start.elapsed_time(end) / 1000
+        started = time.perf_counter()
+        n = len(batch.jobs)
+        items: list[Item] = [(o, None) for o in batch.plain]
+        items += [
+            (Outcome(j.file, j.content_hash, decoded_from_gpu(j, t), None), v)
+            for j, t, v in zip(batch.jobs, thumbs, vectors[:n], strict=True)
+        ]
+        items += list(zip(batch.cpu, vectors[n : n + len(batch.cpu)], strict=True))
+        self.sink(items)
+        self.stages["finish"] += time.perf_counter() - started
+
+    def put(self, batch: Batch) -> None:
+        self.raise_error()
+        self.batches.put(batch)
+
+    def close(self) -> None:
+        self.batches.put(None)
+        self.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class Feed:
+    """Gathers reader results into batches and launches them on the encoder's device."""
+
+    def __init__(self, load_encoder: Callable[[], object], batch_size: int | None, share, sink: Sink):
+        import torch
+
+        self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
+        self.encoder = None  # loaded at the first result that needs the model: a re-run needs none
+        self.decoder: DecodeThreads | None = None
+        self.stages: Counter = Counter()
+        self.finisher = Finisher(sink, Counter())
+        self.finisher.start()
+        self.plain: list[Outcome] = []
+        self.cpu: list[Outcome] = []
+        self.chunks: list[Chunk] = []  # decoded on the device, not yet in a batch
+        self.turn, self.seen, self.waited, self.blocked = 0, 0, 0.0, 0.0
+        self.window_started = time.perf_counter()
+        self.counts: Counter = Counter()
+
+    def _load(self) -> None:
+        self.encoder = self.load_encoder()
+        self.device, self.size = self.encoder.device, self.encoder.config.vision.image_size
+        self.cuda = self.device.startswith("cuda")
+        self.batch_size = self.batch_size or for_encoder(self.encoder)  # None: what fits the device
+        if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
+            self.torch.cuda.set_device(self.device)
+        self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
+        self.decoder = DecodeThreads(self.size, self.device)
+
+    def _host_buffer(self):
+        torch = self.torch
+        buffer = torch.empty((self.batch_size, self.size, self.size, 3), dtype=torch.uint8)
+        return buffer.pin_memory() if self.cuda else buffer
+
+    def consume(self, results: Iterable[Outcome | JpegJob], on_item: Callable[[], None]) -> None:
+        """Add every reader result, timing the waits on the workers; launches full batches as they fill."""
+        results = iter(results)
+        while True:
+            started = time.perf_counter()
+            item = next(results, None)
+            waited = time.perf_counter() - started
+            self.stages["read"] += waited
+            self.waited += waited
+            if item is None:
+                break
+            self.add(item)
+            on_item()
+        self.drain()
+
+    def add(self, item: Outcome | JpegJob) -> None:
+        is_job = isinstance(item, JpegJob)
+        if self.encoder is None and (is_job or item.decoded is not None):
+            self._load()
+        if is_job:
+            self.decoder.submit(item)
+        elif item.decoded is not None:
+            self.cpu.append(item)
+        else:
+            self.plain.append(item)
+        self._collect()
+        self.seen += 1
+        if self.seen >= STEER_EVERY:
+            self._steer()
+        if self.ready >= self.batch_size or len(self.plain) >= PENDING_LIMIT:
+            self.launch()
+
+    @property
+    def ready(self) -> int:
+        """Images decoded (on either side) and not yet in a batch."""
+        return len(self.cpu) + sum(len(c.jobs) for c in self.chunks)
+
+    def _collect(self, wait: bool = False) -> None:
+        """Take the device decoder's finished chunks; what it refused is decoded here, as a worker would."""
+        if self.decoder is None:
+            return
+        for chunk in self.decoder.take(wait):
+            for outcome in map(self._on_cpu, chunk.refused):
+                (self.cpu if outcome.decoded is not None else self.plain).append(outcome)
+            if chunk.jobs:
+                self.chunks.append(chunk)
+
+    def drain(self) -> None:
+        """Launch everything still pending once the readers are done."""
+        self._collect(wait=True)
+        while self.plain or self.ready:
+            self.launch()
+
+    def launch(self) -> None:
+        """Queue one batch (at most batch_size images) on the device and hand it to the finisher."""
+        plain, self.plain = self.plain, []
+        cpu, self.cpu = self.cpu[: self.batch_size], self.cpu[self.batch_size :]
+        chunks = self._take_chunks(self.batch_size - len(cpu))
+        if not (plain or cpu or chunks):
+            return
+        with self.torch.inference_mode():
+            batch = self._encode(plain, cpu, chunks) if cpu or chunks else self._plain(plain)
+        started = time.perf_counter()
+        self.finisher.put(batch)  # blocks while the device is two batches behind
+        self.stages["wait_device"] += time.perf_counter() - started
+
+    def _take_chunks(self, n: int) -> list[Chunk]:
+        """Decoded chunks holding n images at most (the last one split)."""
+        out: list[Chunk] = []
+        while self.chunks and n > 0:
+            chunk = self.chunks.pop(0)
+            if len(chunk.jobs) > n:
+                chunk, rest = chunk.split(n)
+                self.chunks.insert(0, rest)
+            out.append(chunk)
+            n -= len(chunk.jobs)
+        return out
+
+    def _steer(self) -> None:
+        """Fewer JPEGs to the device while it is behind (submit blocked), more while the main thread
+        starves for CPU-decoded images and the device decoder has little left to do."""
+        elapsed = max(time.perf_counter() - self.window_started, 1e-9)
+        blocked = self.decoder.blocked - self.blocked if self.decoder is not None else 0.0
+        idle = self.decoder is None or self.decoder.in_flight < IDLE_DECODER_JOBS
+        step = 0.0
+        if blocked > WAIT_FRACTION * elapsed:
+            step = -SHARE_STEP
+        elif self.waited > WAIT_FRACTION * elapsed and idle:
+            step = SHARE_STEP
+        if self.share is not None:
+            self.share.value = min(1.0, max(0.0, self.share.value + step))
+        self.seen, self.waited, self.window_started = 0, 0.0, time.perf_counter()
+        self.blocked += blocked
+
+    def _plain(self, plain: list[Outcome]) -> Batch:
+        empty = self.torch.zeros((0, 1))
+        return Batch(plain, [], [], empty, empty)
+
+    def _encode(self, plain: list[Outcome], cpu: list[Outcome], chunks: list[Chunk]) -> Batch:
+        torch, events = self.torch, {}
+        for chunk in chunks:
+            chunk.on_stream(torch.cuda.current_stream() if self.cuda else None)
+        jobs = [j for c in chunks for j in c.jobs]
+        self.counts.update(gpu=len(jobs), cpu=len(cpu))
+        with self._event(events, "copy"):
+            parts = [c.crops for c in chunks] + ([self._to_device(cpu)] if cpu else [])
+            pixels = torch.cat(parts) if len(parts) > 1 else parts[0]
+        with self._event(events, "encode"):
+            vectors = self.encoder.vision_tensor(pixels)
+        size = PHASH_SIZE
+        thumbs = torch.cat([c.thumbs for c in chunks]) if chunks else torch.zeros((0, size, size))
+        return Batch(plain, cpu, jobs, vectors, thumbs, events)
+
+    def _to_device(self, outcomes: Sequence[Outcome]):
+        """uint8 crops through a pinned buffer (reused once its previous copy has finished)."""
+        slot = self.pinned[self.turn % len(self.pinned)]
+        self.turn += 1
+        if slot[1] is not None:
+            slot[1].synchronize()
+        host = slot[0][: len(outcomes)]  # a batch never holds more crops than batch_size
+        np.stack([o.decoded.crop for o in outcomes], out=host.numpy())
+        on_device = host.to(self.device, non_blocking=True)
+        if self.cuda:
+            slot[1] = self.torch.cuda.Event()
+            slot[1].record()
+        return on_device
+
+    def _on_cpu(self, job: JpegJob) -> Outcome:
+        """A JPEG the device decoder refused, decoded here as a worker would."""
+        try:
+            image = decode_bytes(job.data, str(job.file.path), self.size, digest=job.content_hash)
+        except ImageError as exc:
+            return Outcome(job.file, job.content_hash, None, exc.reason)
+        return Outcome(job.file, job.content_hash, image, None)
+
+    def _event(self, events: dict, stage: str):
+        return _Timed(self, events, stage)
+
+    def close(self) -> Counter:
+        """Wait for the last batch; returns the stage seconds (main thread, device, finisher, decoders)."""
+        if self.decoder is not None:
+            self.decoder.close()
+            self.stages.update(gpu_decode=self.decoder.busy, gpu_decode_blocked=self.decoder.blocked)
+        self.finisher.close()
+        return self.stages + self.finisher.stages
+
+
+class ReadAhead:
+    """The files to read, handed to the reader pool at most `limit` ahead of the results consumed, so
+    the GPU/CPU routing of each file is decided close to when its batch is formed."""
+
+    def __init__(self, files: Sequence, limit: int):
+        self.files, self.free, self.stopped = files, threading.Semaphore(limit), False
+
+    def __iter__(self):
+        for file in self.files:
+            while not self.free.acquire(timeout=0.1):
+                if self.stopped:  # the pool's task thread must not block forever when the run stops
+                    return
+            yield file
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        return self.files[index]  # the reader names a file whose worker died by its index
+
+    def consumed(self) -> None:
+        self.free.release()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def feed_files(
+    files: Sequence,
+    known: frozenset,
+    read,
+    workers: int,
+    load_encoder,
+    batch_size: int | None,
+    sink: Sink,
+    on_item: Callable[[Feed], None] = lambda feed: None,
+) -> tuple[Counter, Counter]:
+    """Read `files` in `workers` processes and encode them through a Feed; returns (stage seconds,
+    images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result."""
+    import dataclasses
+    import multiprocessing
+
+    from indexer.sources import read_all
+
+    share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
+    read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)
+    feed = Feed(load_encoder, batch_size, share, sink)
+    ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
+    results = read_all(ahead, known, read, workers)
+
+    def consumed() -> None:
+        ahead.consumed()
+        on_item(feed)
+
+    try:
+        feed.consume(results, consumed)
+    finally:
+        ahead.stop()
+        results.close()
+        stages = feed.close()
+    return stages, feed.counts
+
+
+def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
+    """The GPU path of one index run (`run`: pipeline.IndexRun): read, decode on both sides, encode, write."""
+
+    def progress(feed: Feed) -> None:
+        run.state.done += 1
+        run.state.images = feed.counts["gpu"] + feed.counts["cpu"]
+        run.report()
+
+    batch, sink = run.settings.batch_size, lambda items: run.write(root_ids, items)
+    stages, counts = feed_files(todo, run.known_hashes(), read, workers, run.loaded_encoder, batch, sink, progress)
+    run.stages.update(stages)
+    run.decoded_on.update(counts)
+
+
+class _Timed:
+    """Brackets a stage with CUDA events (device time, read by the finisher), or wall time on the CPU."""
+
+    def __init__(self, feed: Feed, events: dict, stage: str):
+        self.feed, self.events, self.stage = feed, events, stage
+
+    def __enter__(self):
+        if self.feed.cuda:
+            torch = self.feed.torch
+            self.pair = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            self.pair[0].record()
+        else:
+            self.started = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        if self.feed.cuda:
+            self.pair[1].record()
+            self.events[self.stage] = self.pair
+        else:
+            self.feed.stages[self.stage] += time.perf_counter() - self.started

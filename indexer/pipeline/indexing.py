@@ -1,0 +1,189 @@
+"""`indexer.index`: scan the roots, read and decode in workers, encode in batches, write, update the index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from braceexpand import braceexpand
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError, StatementError
+
+from indexer.errors import Interrupted, LibraryWriteFailed, PixseekError
+from indexer.library import (
+    RUN_COUNTS,
+    File,
+    Run,
+    get_or_add_root,
+    library_path,
+    open_index,
+    session,
+    utcnow,
+    writer_lock,
+)
+from indexer.model import choose_device, choose_runtime, model_ref
+from indexer.sources import ReadSettings, is_shard, walk, walk_shards
+
+from .gpu_feed import feed_run
+from .gpu_workers import gpu_workers_run
+from .interrupt import stop_on_signals
+from .local import host_run
+from .plan import RootPlan, plan_root
+from .ray_engine import RaySettings, ray_run
+from .run import SUMMARY_KEYS, IndexRun, IndexSettings, IndexSummary, ProgressFn
+from .writer import mark_missing
+
+
+class RootNotFound(PixseekError):
+    def __init__(self, root: str):
+        self.root = root
+        super().__init__(f"{root}: not a folder or tar shard" if root else "no folder to index was given")
+
+
+@dataclass(frozen=True)
+class Source:
+    """What to index under one root folder: all of it, or only the tar shards named (relpaths)."""
+
+    root: Path
+    shards: tuple[str, ...] = ()
+
+
+def _plan(run: IndexRun, sources: Sequence[Source]) -> tuple[dict[str, int], list[RootPlan]]:
+    root_ids, plans = {}, []
+    for source in sources:
+        root, shards = source.root, source.shards
+        found = walk_shards(root, list(shards), run.settings.scan) if shards else walk(root, run.settings.scan)
+        with session(run.db, write=True) as s:
+            root_id = get_or_add_root(s, root).id
+            s.commit()
+            plan = plan_root(s, root_id, found, shards)
+            mark_missing(s, plan.missing)
+            s.commit()
+        run.marked_missing += plan.missing
+        root_ids[str(root)] = root_id
+        plans.append(plan)
+    return root_ids, plans
+
+
+def _resolve_roots(roots: Sequence[str | Path]) -> list[Source]:
+    """Folders to walk, and tar shards (brace patterns expanded: shard-{00000..00009}.tar) grouped by folder."""
+    folders: list[Path] = []
+    shards: dict[Path, list[str]] = {}
+    for root in roots:
+        for one in braceexpand(str(root)) if "{" in str(root) else [str(root)]:
+            path = Path(one).expanduser().resolve()
+            if path.is_dir():
+                folders.append(path)
+            elif path.is_file() and is_shard(path.name):
+                shards.setdefault(path.parent, []).append(path.name)
+            else:
+                raise RootNotFound(one)
+    if not folders and not shards:
+        raise RootNotFound("")
+    named = [Source(p, tuple(dict.fromkeys(names))) for p, names in shards.items() if p not in folders]
+    return [Source(p) for p in dict.fromkeys(folders)] + named
+
+
+def index(
+    roots: Sequence[str | Path],
+    library: str | Path | None = None,
+    model: str = "tiny-shapes",
+    settings: IndexSettings | None = None,
+    progress: ProgressFn | None = None,
+) -> IndexSummary:
+    """Bring the library up to date with the roots; the second run does only what changed."""
+    started = time.perf_counter()
+    settings, library = settings or IndexSettings(), library_path(library)
+    sources = _resolve_roots(roots)
+    with stop_on_signals(), writer_lock(library):
+        run = IndexRun(library, model_ref(model), settings, progress)
+        try:
+            _index_roots(run, sources)
+        except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
+            _mark_ended(run.db, run.run_id, "failed")
+            raise LibraryWriteFailed(str(library), _write_error(exc)) from exc
+        except (Interrupted, StatementError) as exc:
+            # A signal that lands while SQLAlchemy prepares a statement reaches us wrapped in its error.
+            stop = exc.orig if isinstance(exc, StatementError) else exc
+            if not isinstance(stop, Interrupted):
+                raise
+            _mark_ended(run.db, run.run_id, "interrupted")
+            raise stop from None
+    summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
+    summary.missing = _still_missing(run)
+    summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
+    summary.decoded_on = dict(run.decoded_on)
+    _finish_run(run.db, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
+    return summary
+
+
+def _index_roots(run: IndexRun, sources: list[Source]) -> None:
+    """Scan, read, encode and write in batches, then bring the vector index up to date."""
+    settings = run.settings
+    with run.timed("scan"):
+        root_ids, plans = _plan(run, sources)
+    run.counts["unchanged"] += sum(p.unchanged for p in plans)
+    todo = [f for p in plans for f in p.todo]
+    run.state.total = len(todo)
+    read = ReadSettings(run.ref.config.vision.image_size, settings.draft, time_limit=settings.file_time_limit)
+    if settings.engine == "ray":
+        gpus = 1.0 if settings.device.startswith("cuda") else 0.0
+        ray_run(run, todo, root_ids, read, RaySettings(settings.ray_address, max(1, settings.workers), 1, gpus))
+    elif len(settings.gpus) > 1:
+        gpu_workers_run(run, todo, root_ids, read, settings.gpus)
+    elif uses_gpu_feed(settings):
+        feed_run(run, todo, root_ids, read, settings.workers)
+    else:
+        host_run(run, todo, root_ids, read)
+    with run.timed("index"):
+        open_index(run.db, run.library, run.key, run.model_id, run.ref.config.embed_dim, save=True)
+
+
+def uses_gpu_feed(settings: IndexSettings) -> bool:
+    """Whether the run takes the GPU path: asked for, or 'auto' with the torch runtime on a CUDA device."""
+    if settings.engine not in ("local", "ray"):
+        raise PixseekError(f"unknown engine {settings.engine!r}; use local or ray")
+    if settings.gpu_decode not in ("auto", "on", "off"):
+        raise PixseekError(f"unknown gpu_decode {settings.gpu_decode!r}; use auto, on or off")
+    if settings.gpu_decode != "auto":
+        return settings.gpu_decode == "on"
+    if settings.runtime == "paddle" or settings.device == "cpu":
+        return False
+    runtime = choose_runtime(settings.runtime, settings.device)
+    return runtime == "torch" and choose_device(runtime, settings.device).startswith("cuda")
+
+
+def _mark_ended(engine, run_id: int, status: str) -> None:
+    # Best effort: a signal can land inside the database layer, or the disk is full, and leave this
+    # connection unusable; the next run marks a run still 'running' as interrupted anyway.
+    with suppress(SQLAlchemyError), session(engine, write=True) as s:
+        s.execute(update(Run).where(Run.id == run_id).values(status=status, finished_at=utcnow()))
+        s.commit()
+
+
+def _write_error(exc: Exception) -> str:
+    """The one-line reason of a failed write: SQLite's message, or the OS error and its file."""
+    if isinstance(exc, OperationalError):
+        return str(exc.orig)
+    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
+
+
+def _finish_run(engine, run_id: int, roots: Sequence[Path], summary: IndexSummary) -> None:
+    with session(engine, write=True) as s:
+        row = s.get(Run, run_id)
+        row.roots, row.status, row.finished_at = [str(r) for r in roots], "done", utcnow()
+        row.counts = {k: getattr(summary, k) for k in RUN_COUNTS}
+        s.commit()
+
+
+def _still_missing(run: IndexRun) -> int:
+    """Files marked missing by this run and not found again under another name."""
+    with session(run.db) as s:
+        ids = run.marked_missing
+        return sum(
+            s.scalar(select(func.count(File.id)).where(File.id.in_(ids[i : i + 500]), File.status == "missing"))
+            for i in range(0, len(ids), 500)
+        )

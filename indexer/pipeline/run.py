@@ -1,0 +1,172 @@
+"""One index run's state and options: settings, summary, progress, and the Run every engine writes through."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select, update
+
+from indexer.library import (
+    Embedding,
+    Image,
+    Model,
+    Run,
+    activate_model,
+    model_key,
+    open_catalog,
+    session,
+)
+from indexer.model import Encoder, ModelRef, load_encoder
+from indexer.sources import Outcome, ScanOptions
+
+from .batch_size import given as given_batch_size
+from .interrupt import rearm
+from .writer import write_batch
+
+SUMMARY_KEYS = ("indexed", "unchanged", "moved", "duplicates", "missing", "failed")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How an index run reads and encodes; the CLI fills it from its options."""
+
+    runtime: str = "auto"
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int | None = None  # None: from free GPU memory on the GPU path (indexer.batch_size), else 32
+    workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
+    draft: bool = True
+    scan: ScanOptions = ScanOptions()
+    file_time_limit: float = 60.0  # seconds to read and decode one file before it is skipped; 0: none
+    gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.gpu_feed): auto (on cuda), on, off
+    engine: str = "local"  # local: this process and its workers; ray: Ray Data (indexer.ray_engine)
+    ray_address: str | None = None  # with engine="ray": a running cluster; None starts a local one
+    gpus: tuple[str, ...] = ()  # two or more: one process per device, one writer (indexer.gpu_shards)
+
+
+@dataclass
+class IndexSummary:
+    indexed: int = 0  # files whose content was embedded in this run
+    unchanged: int = 0
+    moved: int = 0  # renamed or moved: the vector was reused
+    duplicates: int = 0  # new paths of content the library already held
+    missing: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
+    stages: dict[str, float] = field(default_factory=dict)  # seconds the main process spent per stage
+    decoded_on: dict[str, int] = field(default_factory=dict)  # GPU path: images decoded on "gpu" / "cpu"
+
+    def as_dict(self) -> dict:
+        return {
+            **{k: getattr(self, k) for k in SUMMARY_KEYS},
+            "seconds": round(self.seconds, 3),
+            "stages": {k: round(v, 3) for k, v in self.stages.items()},
+            "decoded_on": self.decoded_on,
+            "failures": [{"path": p, "reason": r} for p, r in self.failures],
+        }
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; `index` calls the callback with it after every step."""
+
+    total: int = 0  # files to read this run
+    done: int = 0
+    images: int = 0  # images encoded
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class IndexRun:
+    """State of one index run: the catalog, the lazily loaded encoder, the pending batch."""
+
+    def __init__(self, library: Path, ref: ModelRef, settings: IndexSettings, progress: ProgressFn | None):
+        self.library, self.ref, self.settings, self.progress = library, ref, settings, progress
+        self.key = model_key(ref.name, ref.weights_sha256)  # the folder of this model's index under vectors/
+        self.db = open_catalog(library)
+        with session(self.db, write=True) as s:
+            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source).id
+            s.commit()
+        self.run_id = _start_run(self.db, self.model_id)
+        self.encoder: Encoder | None = None
+        self.pending: list[Outcome] = []
+        self.counts: Counter = Counter()
+        self.failures: list[tuple[str, str]] = []
+        self.marked_missing: list[int] = []
+        self.state = Progress()
+        self.stages: Counter = Counter()
+        self.decoded_on: Counter = Counter()
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] += time.perf_counter() - start
+
+    def known_hashes(self) -> frozenset[str]:
+        with session(self.db) as s:
+            rows = s.scalars(select(Image.content_hash).join(Embedding).where(Embedding.model_id == self.model_id))
+            return frozenset(rows)
+
+    def loaded_encoder(self) -> Encoder:
+        if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
+            with self.timed("load_model"):
+                self._load_encoder()
+        return self.encoder
+
+    def encode(self, outcomes: list[Outcome]) -> np.ndarray:
+        encoder = self.loaded_encoder()
+        with self.timed("encode"):
+            return encoder.encode_pixels(np.stack([o.decoded.crop for o in outcomes]))
+
+    def _load_encoder(self) -> None:
+        s = self.settings
+        self.encoder = load_encoder(
+            str(self.ref.path),
+            runtime=s.runtime,
+            device=s.device,
+            dtype=s.dtype,
+            batch_size=given_batch_size(s.batch_size),
+        )
+        rearm()
+        with session(self.db, write=True) as tx:
+            tx.get(Model, self.model_id).runtime = self.encoder.runtime
+            tx.commit()
+
+    def write(self, root_ids: dict[str, int], items: list[tuple[Outcome, np.ndarray | None]]) -> None:
+        with self.timed("write"), session(self.db, write=True) as s:
+            self.counts.update(write_batch(s, root_ids, self.model_id, items))
+            s.commit()
+        self.failures += [(str(o.file.path), o.error) for o, _ in items if o.error is not None]
+
+    def flush(self, root_ids: dict[str, int]) -> None:
+        decoded = [o for o in self.pending if o.decoded is not None]
+        vectors = dict(zip(map(id, decoded), self.encode(decoded), strict=True)) if decoded else {}
+        self.write(root_ids, [(o, vectors.get(id(o))) for o in self.pending])
+        self.state.images += len(decoded)
+        self.pending = []
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.state)
+
+
+def _start_run(engine, model_id: int) -> int:
+    """Record a running index run; runs still 'running' were killed (this process holds the lock)."""
+    with session(engine, write=True) as s:
+        s.execute(update(Run).where(Run.status == "running").values(status="interrupted"))
+        row = Run(roots=[], model_id=model_id, status="running")
+        s.add(row)
+        s.commit()
+        return row.id

@@ -1,0 +1,186 @@
+"""JPEG bytes to model crops on the GPU: nvJPEG through torchvision, then upright, resize and crop there.
+
+A reader worker reads and hashes a file, then `probe` looks at the JPEG's header (size, EXIF,
+orientation; nothing is decoded) and hands the bytes over as a `JpegJob`. `decode_jobs` decodes a
+batch of them with `torchvision.io.decode_jpeg(list, device=...)` and returns uint8 (n, S, S, 3)
+crops on the device plus 32x32 grey thumbnails for the perceptual hash. Files nvJPEG refuses are
+returned by index so the caller decodes them on the CPU. The resize is a box filter down to about twice
+the size (like the CPU path's draft mode), then antialiased bicubic (`F.interpolate(..., antialias=True)`,
+torchvision's counterpart of PIL's); the crop geometry is `preprocess.crop_geometry`, the CPU path's.
+torch is imported only when a batch is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from indexer.model import MAX_RESIZED_RATIO, crop_geometry
+
+from .decode import Decoded, ImageMeta, exif_fields
+from .images import DECODE_ERRORS
+from .scan import FoundFile
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+# Smaller JPEGs stay on the CPU workers: on an H100 host the GPU path (nvJPEG plus per-image resize
+# launches in the main thread) took 500x375 JPEGs at ~170/s, 15 workers at over 2,000/s.
+GPU_MIN_PIXELS = 2_000_000
+PHASH_SIZE = 32  # imagehash.phash's resize: hash_size 8 x highfreq_factor 4
+NO_CROP = np.zeros((0, 0, 3), np.uint8)  # Decoded.crop of an image whose crop stayed on the GPU
+# (width, height) after each EXIF orientation is applied swaps for 5..8.
+SWAPS_SIDES = (5, 6, 7, 8)
+
+
+@dataclass(frozen=True)
+class JpegJob:
+    """A JPEG whose bytes go to the GPU decoder, with what its header already told."""
+
+    file: FoundFile
+    content_hash: str
+    data: bytes
+    fields: dict  # ImageMeta fields except phash
+    orientation: int  # EXIF orientation, 1 when absent
+
+
+def probe(
+    file: FoundFile, data: bytes, digest: str, max_pixels: int, min_pixels: int = GPU_MIN_PIXELS
+) -> JpegJob | None:
+    """A JpegJob for a large (>= GPU_MIN_PIXELS) RGB or grey JPEG within the limits, else None (CPU path)."""
+    if not data.startswith(JPEG_MAGIC):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            head = Image.open(io.BytesIO(data))
+    except (*DECODE_ERRORS, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    width, height = head.size
+    if head.format != "JPEG" or head.mode not in ("RGB", "L") or not min_pixels <= width * height <= max_pixels:
+        return None
+    if max(width, height) > MAX_RESIZED_RATIO * min(width, height):
+        return None
+    fields = exif_fields(head)
+    orientation = fields.get("orientation") or 1
+    if orientation in SWAPS_SIDES:
+        width, height = height, width
+    fields = {**dict.fromkeys(("taken_at", "camera_make", "camera_model", "gps_lat", "gps_lon")), **fields}
+    fields.update(width=width, height=height, format="JPEG", orientation=fields.get("orientation"))
+    return JpegJob(file, digest, data, fields, orientation)
+
+
+def upright(image, orientation: int):
+    """(C, H, W) tensor shown upright for an EXIF orientation, as PIL's transposes do."""
+    import torch
+
+    if orientation in (5, 7):
+        image = image.transpose(1, 2)
+    ops = {
+        2: lambda x: x.flip(2),
+        3: lambda x: x.flip(1, 2),
+        4: lambda x: x.flip(1),
+        6: lambda x: torch.rot90(x, -1, (1, 2)),
+        7: lambda x: x.flip(1, 2),
+        8: lambda x: torch.rot90(x, 1, (1, 2)),
+    }
+    return ops[orientation](image) if orientation in ops else image
+
+
+def resized(image, size: int):
+    """float (1, 3, h, w): an upright (3, H, W) uint8 tensor with its short side resized to `size`.
+
+    A box filter first takes large images down to about twice the target (as PIL's draft mode does
+    for JPEGs on the CPU path), so the antialiased bicubic kernel stays small: it needs shared
+    memory in proportion to the scale factor and refuses factors past about 30.
+    """
+    import torch.nn.functional as F
+
+    _, height, width = image.shape
+    new_w, new_h, _, _ = crop_geometry(width, height, size)
+    x = image[None].float()
+    factor = min(height, width) // (2 * size)
+    if factor >= 2:
+        x = F.avg_pool2d(x, factor, ceil_mode=True)
+    if (new_w, new_h) != (width, height):
+        x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
+    return x
+
+
+def crop(x, size: int):
+    """uint8 (size, size, 3) centre crop of a resized float (1, 3, h, w) image."""
+    import torch
+
+    _, _, height, width = x.shape
+    _, _, left, top = crop_geometry(width, height, size)
+    return x[0, :, top : top + size, left : left + size].clamp(0, 255).round_().to(torch.uint8).permute(1, 2, 0)
+
+
+def grey_thumb(x):
+    """float (32, 32) grey thumbnail of a resized float (1, 3, h, w) image, for the perceptual hash."""
+    import torch
+    import torch.nn.functional as F
+
+    weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
+    grey = (x.clamp(0, 255) * weights).sum(1, keepdim=True).round_()  # PIL's convert("L") rounds to 8 bits
+    return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[0, 0]
+
+
+def decode_many(datas: list[bytes], device: str) -> list:
+    """(3, H, W) uint8 tensors of JPEG bytes on `device`; None for each one the decoder refuses."""
+    import torch
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    tensors = [torch.frombuffer(bytearray(d), dtype=torch.uint8) for d in datas]
+    try:
+        return decode_jpeg(tensors, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:  # one bad file fails the whole batch: retry one at a time
+        out = []
+        for tensor in tensors:
+            try:
+                out.append(decode_jpeg(tensor, mode=ImageReadMode.RGB, device=device))
+            except RuntimeError:
+                out.append(None)
+        return out
+
+
+def decode_jobs(jobs: list[JpegJob], size: int, device: str):
+    """(crops uint8 (m, S, S, 3), thumbs float (m, 32, 32), decoded job indices, refused job indices)."""
+    import torch
+
+    images = decode_many([j.data for j in jobs], device) if jobs else []
+    crops, thumbs, done, refused = [], [], [], []
+    for i, (job, image) in enumerate(zip(jobs, images, strict=True)):
+        if image is None:
+            refused.append(i)
+            continue
+        try:
+            x = resized(upright(image, job.orientation), size)
+            crops.append(crop(x, size))
+            thumbs.append(grey_thumb(x))
+        except RuntimeError:  # a size the device kernels refuse: the CPU decodes it
+            refused.append(i)
+            continue
+        done.append(i)
+    if not crops:
+        empty = torch.zeros((0, size, size, 3), dtype=torch.uint8, device=device)
+        return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused
+    return torch.stack(crops), torch.stack(thumbs), done, refused
+
+
+def phash_hex(thumb: np.ndarray) -> str:
+    """imagehash.phash's 16 hex digits from a (32, 32) grey thumbnail (its steps after the resize)."""
+    import scipy.fftpack
+
+    pixels = np.clip(np.rint(thumb), 0, 255).astype(np.uint8)
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)[:8, :8]
+    return str(imagehash.ImageHash(dct > np.median(dct)))
+
+
+def decoded_from_gpu(job: JpegJob, thumb: np.ndarray) -> Decoded:
+    """The Decoded record of a GPU-decoded JPEG (its crop stayed on the device)."""
+    meta = ImageMeta(phash=phash_hex(thumb), **job.fields)
+    return Decoded(content_hash=job.content_hash, size=len(job.data), meta=meta, crop=NO_CROP)

@@ -1,0 +1,151 @@
+"""`pixseek index`: options to IndexSettings, a rich progress bar with rates and ETA, the summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+from .options import JsonFlag, LibraryOption, ModelOption
+from .report import err, reported
+
+
+def _index_progress():
+    """A rich progress bar with files/s, images encoded/s and an ETA, and the callback that feeds it."""
+    from rich.progress import MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rates]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    task = bar.add_task("indexing", total=None, rates="")
+    start = [0.0]
+
+    def update(state) -> None:
+        import time
+
+        if not start[0]:
+            start[0] = time.perf_counter()
+            bar.start()  # only once there is work: a run that fails at once prints just its error
+        elapsed = max(time.perf_counter() - start[0], 1e-6)
+        rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"
+        bar.update(task, total=state.total, completed=state.done, rates=rates)
+
+    return bar, update
+
+
+def index_command(
+    roots: Annotated[
+        list[Path], typer.Argument(help="Folders or WebDataset tar shards (brace patterns too) to index (again).")
+    ],
+    library: LibraryOption = None,
+    model: ModelOption = "tiny-shapes",
+    runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    gpus: Annotated[
+        str | None, typer.Option(help="Spread over GPUs, one process each: all, a count, or indices like 0,1.")
+    ] = None,
+    gpu_decode: Annotated[str, typer.Option(help="Decode large JPEGs on the GPU too: auto, on or off.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, float16 or bfloat16.")] = "auto",
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Images per model batch [default: what fits the GPU (<= 256); CPU: 32].")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Only paths matching this glob (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
+    hidden: Annotated[bool, typer.Option(help="Also index hidden files and folders.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(help="Follow symbolic links.")] = False,
+    tars: Annotated[
+        bool, typer.Option(help="Index the images inside *.tar files (WebDataset shards) in the folders.")
+    ] = True,
+    draft: Annotated[bool, typer.Option(help="Decode large JPEGs at reduced size (faster).")] = True,
+    file_time_limit: Annotated[
+        float, typer.Option(min=0, help="Seconds to read and decode one file before skipping it (0: no limit).")
+    ] = 60.0,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this machine's processes) or ray (Ray Data; pip install pixseek[ray]).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="With --engine ray: a running cluster (auto, ray://host:10001); default local.")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the catalog in this database (SQLAlchemy URL, e.g. postgresql://user:pw@host/db) "
+            "instead of catalog.sqlite; recorded in the library, so later commands find it."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index image folders: embed new and changed images; a re-run does only what changed."""
+    from indexer.library import library_path, use_database
+    from indexer.pipeline import IndexSettings, index
+    from indexer.sources import ScanOptions
+
+    scan = ScanOptions(
+        follow_symlinks=follow_symlinks,
+        include_hidden=hidden,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        shards=tars,
+    )
+    settings = IndexSettings(
+        runtime=runtime,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        draft=draft,
+        scan=scan,
+        file_time_limit=file_time_limit,
+        engine=engine,
+        ray_address=ray_address,
+        gpu_decode=gpu_decode,
+        **({} if workers is None else {"workers": workers}),
+    )
+    with reported():
+        if db:
+            use_database(library_path(library), db)
+        settings = _with_gpus(settings, gpus, device)
+        if as_json:
+            summary = index(roots, library, model, settings)
+        else:
+            bar, update = _index_progress()
+            try:
+                summary = index(roots, library, model, settings, progress=update)
+            finally:
+                bar.stop()
+    for path, reason in summary.failures:
+        typer.echo(f"skipping {path}: {reason}", err=True)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        counts = ", ".join(
+            f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds", "stages")
+        )
+        typer.echo(f"{counts} in {summary.seconds:.1f} s")
+    if strict and summary.failed:
+        raise typer.Exit(1)
+
+
+def _with_gpus(settings, gpus: str | None, device: str):
+    """Settings for --gpus: its devices (one: that device; several: one process each)."""
+    import dataclasses
+
+    from indexer.pipeline import GpuSpecError, resolve_gpus, visible_gpus
+
+    if gpus is None:
+        return settings
+    if device != "auto":
+        raise GpuSpecError(gpus, "give --gpus or --device, not both")
+    devices = resolve_gpus(gpus, visible_gpus())
+    return dataclasses.replace(settings, device=devices[0], gpus=devices if len(devices) > 1 else ())

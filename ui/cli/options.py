@@ -1,0 +1,76 @@
+"""Options shared by several commands: the library, the model, JSON output, and the filters that select images."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from search import Filters
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option("--library", "-l", envvar="PIXSEEK_LIBRARY", help="Library folder (default: user data dir)."),
+]
+
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", envvar="PIXSEEK_MODEL", help="Model name or directory.")]
+
+
+DATE = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+# The filter options, shared by every command that selects images (search, export).
+UnderOption = Annotated[Path | None, typer.Option(help="Only files below this folder.")]
+
+
+AfterOption = Annotated[datetime | None, typer.Option(formats=DATE, help="Taken on or after (EXIF).")]
+
+
+BeforeOption = Annotated[datetime | None, typer.Option(formats=DATE, help="Taken before (EXIF).")]
+
+
+CameraOption = Annotated[str | None, typer.Option(help="Camera make or model contains this.")]
+
+
+MinWidthOption = Annotated[int | None, typer.Option(help="At least this many pixels wide.")]
+
+
+MinHeightOption = Annotated[int | None, typer.Option(help="At least this many pixels high.")]
+
+
+MaxWidthOption = Annotated[int | None, typer.Option(help="At most this many pixels wide.")]
+
+
+MaxHeightOption = Annotated[int | None, typer.Option(help="At most this many pixels high.")]
+
+
+StrictnessOption = Annotated[float, typer.Option(min=0.0, max=1.0, help="With --relevant: 0 loose .. 1 strict.")]
+
+
+FormatsOption = Annotated[list[str] | None, typer.Option("--format", help="JPEG, PNG, HEIF, ... (repeatable).")]
+
+
+def filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats) -> Filters:
+    return Filters(
+        under=str(under) if under else None,
+        after=after,
+        before=before,
+        camera=camera,
+        min_width=min_width,
+        min_height=min_height,
+        max_width=max_width,
+        max_height=max_height,
+        formats=tuple(formats or ()),
+    )
+
+
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="The port to serve on.")]
+
+
+HostOption = Annotated[str, typer.Option(help="The address to bind (127.0.0.1: this machine only).")]

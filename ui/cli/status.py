@@ -1,0 +1,42 @@
+"""`pixseek status`: a library's roots, counts, model, index and failures."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from .options import JsonFlag, LibraryOption
+from .report import reported
+
+
+def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> None:
+    """Show a library's roots, counts, model, index parameters and failures with reasons."""
+    from indexer.library import library_status
+
+    with reported():
+        info = library_status(library)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, default=str))
+        return
+    files = info["counts"]["files"]
+    typer.echo(f"library  {info['library']}")
+    typer.echo(f"catalog  {info['catalog']}")
+    typer.echo(f"roots    {', '.join(info['roots']) or '-'}")
+    typer.echo(
+        f"files    {files['ok']} ok, {files['failed']} failed, {files['missing']} missing; "
+        f"{info['counts']['images']} distinct images"
+    )
+    model, index = info["model"], info["index"]
+    typer.echo(
+        f"model    {model['name']} ({model['weights_sha256'][:12]}, {model['dim']}-d)" if model else "model    -"
+    )
+    typer.echo(f"index    {index['factory']}, {index['ntotal']} vectors" if index else "index    - (not built yet)")
+    last = info["last_run"]
+    if last:
+        typer.echo(
+            f"last run {last['started_at']} {last['status']}: "
+            + ", ".join(f"{k} {v}" for k, v in last["counts"].items())
+        )
+    for failure in info["failures"]:
+        typer.echo(f"failed   {failure['path']}: {failure['reason']}")
