@@ -3,7 +3,7 @@ threshold, chaining, keep-best correctness, time and peak memory; imagehash alon
 
     python bench/dedup.py                  # ~800 files, tiny-shapes, about a minute on 2 cores
 
-Bases: scikit-image's bundled photos, procedural colour fields, and synthetic shapes (ui/shapes.py), each
+Bases: scikit-image's bundled photos, procedural colour fields, and synthetic shapes (indexer/sources/synthetic/), each
 saved as PNG with transformed copies (indexer/sources/synthetic/copies.py: JPEG q75/30/10, resize 0.5/0.25, crop 10/30%,
 rotation 5/25 deg, flip, colour jitter, grayscale, text overlay). Distinct distractors: more shapes and
 procedural images without copies. Similar but distinct pairs: the stereo motorcycle photos, and procedural

@@ -246,7 +246,7 @@ def decode_bounds(work: Path, n: int) -> dict:
 
 def decode_threads(work: Path, n: int) -> dict:
     """Large set, device side only: nvJPEG alone (chunks of 16, one thread), then the full decode (resize,
-    crop, thumbnail) through indexer.decode_threads with 1, 2 and 3 threads; images/s each."""
+    crop, thumbnail) through indexer.sources.decode_threads with 1, 2 and 3 threads; images/s each."""
     import torch
 
     from indexer.sources import gpu_decode

@@ -4,7 +4,7 @@
 
 Steps, each timed on the same random crops (CUDA events, median of --iters batches) and checked
 against the fp32 open_clip model (min cosine over 32 crops): open_clip's nn.MultiheadAttention in
-bf16; fused qkv + F.scaled_dot_product_attention (indexer.attention) with each SDPA backend; the
+bf16; fused qkv + F.scaled_dot_product_attention (indexer.model.runtimes.fusion) with each SDPA backend; the
 same replayed as a CUDA graph; its blocks torch.compile'd (compile seconds stated); then timm eager
 and compiled as the anchor, and the text tower's queries/s at batch 1 and 64.
 """

@@ -1,6 +1,6 @@
 """Alembic environment for the catalog.
 
-pixseek runs it from `indexer.catalog.open_catalog`, which passes its own locked connection in
+pixseek runs it from `indexer.library.catalog.open_catalog`, which passes its own locked connection in
 `config.attributes["connection"]`. From the `alembic` command (alembic.ini at the repository root) it
 opens the URL given by `-x url=...`, else `sqlalchemy.url`, through the same engine setup and lock.
 """

@@ -1,4 +1,4 @@
-"""Automatic batch size (indexer.batch_size): what fits the GPU's free memory, checked without a GPU."""
+"""Automatic batch size (indexer.pipeline.batch_size): what fits the GPU's free memory, checked without a GPU."""
 
 from __future__ import annotations
 

@@ -281,7 +281,7 @@ def test_the_migrations_match_the_models(engine, tmp_path):
 
 OPEN_AT = """
 import sys, time
-from indexer.catalog import current_revision, open_catalog
+from indexer.library.catalog import current_revision, open_catalog
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print(current_revision(open_catalog(sys.argv[1])))
 """

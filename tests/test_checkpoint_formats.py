@@ -23,7 +23,7 @@ TOKENIZER_FILES = (
 
 
 def _hf_state(canonical: dict) -> dict:
-    """Canonical (PaddleNLP) names -> Hugging Face CLIPModel names, written independently of indexer.convert."""
+    """Canonical (PaddleNLP) names -> Hugging Face CLIPModel names, written independently of indexer.model.convert."""
     out = {}
     renames = {
         "token_embedding.weight": "embeddings.token_embedding.weight",

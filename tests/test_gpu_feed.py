@@ -1,4 +1,4 @@
-"""The GPU path of `pixseek index` (indexer.gpu_feed / gpu_decode / gpu_shards), run on the CPU.
+"""The GPU path of `pixseek index` (indexer.pipeline.gpu_feed / gpu_decode / gpu_shards), run on the CPU.
 
 torchvision's CPU JPEG decoder stands in for nvJPEG (the same code with device "cpu"); "devices"
 for --gpus are CPU processes. What is checked is the logic: which files go where, what happens to a

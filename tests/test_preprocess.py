@@ -1,4 +1,4 @@
-"""indexer.preprocess against open_clip's ViT-g-14 eval transform, and its handling of odd files."""
+"""indexer.model.transform against open_clip's ViT-g-14 eval transform, and its handling of odd files."""
 
 from __future__ import annotations
 

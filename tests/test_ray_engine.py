@@ -72,12 +72,12 @@ def test_ray_engine_gives_the_same_catalog_and_vectors_as_the_single_process_pat
     assert a.keys() == b.keys() and len(a) == 40
     cosines = [float(a[h] @ b[h]) for h in a]
     assert min(cosines) >= 0.9999
-    assert not list((tmp_path / "ray-lib" / ray_engine.SHARD_DIR).glob("*"))  # every shard ingested
+    assert not list((tmp_path / "ray-lib" / ray_engine.PART_DIR).glob("*"))  # every part ingested
     again = index_with("ray", folder, tmp_path / "ray-lib", micro_model)
     assert again["indexed"] == 0 and again["unchanged"] == len(list(folder.iterdir()))
 
 
-def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
+def test_a_part_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
     tmp_path, micro_model, local_ray, monkeypatch
 ):
     folder = make_folder(tmp_path / "photos", 12)
@@ -85,7 +85,7 @@ def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
     real_ingest = ray_engine.ingest
 
     def killed(run, path, root_ids):
-        raise KeyboardInterrupt  # the run dies after the shard file is written, before it is ingested
+        raise KeyboardInterrupt  # the run dies after the part file is written, before it is ingested
 
     monkeypatch.setattr(ray_engine, "ingest", killed)
     with pytest.raises(KeyboardInterrupt):
@@ -93,12 +93,12 @@ def test_a_shard_left_by_a_killed_run_is_ingested_first_and_not_embedded_again(
         from indexer.pipeline.run import IndexSettings
 
         index([folder], library, str(micro_model), IndexSettings(workers=1, engine="ray"))
-    shards = list((library / ray_engine.SHARD_DIR).glob("*.parquet"))
-    assert len(shards) == 1
+    parts = list((library / ray_engine.PART_DIR).glob("*.parquet"))
+    assert len(parts) == 1
     monkeypatch.setattr(ray_engine, "ingest", real_ingest)
-    monkeypatch.setattr(ray_engine, "run_shard", lambda *a, **k: pytest.fail("a finished shard was embedded again"))
+    monkeypatch.setattr(ray_engine, "run_part", lambda *a, **k: pytest.fail("a finished part was embedded again"))
     summary = index_with("ray", folder, library, micro_model)
-    assert summary["indexed"] == 12 and not list((library / ray_engine.SHARD_DIR).glob("*"))
+    assert summary["indexed"] == 12 and not list((library / ray_engine.PART_DIR).glob("*"))
 
 
 def make_shard(tmp_path, n: int):

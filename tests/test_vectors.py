@@ -1,4 +1,4 @@
-"""indexer.vectors checked against brute force (faiss.IndexFlatIP) on the same seeded data."""
+"""indexer.library.vectors checked against brute force (faiss.IndexFlatIP) on the same seeded data."""
 # ruff: noqa: E741  -- (D, I) and (lims, D, I) as FAISS names them
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def read_merges(gz_path: Path) -> list[str]:
 
 def byte_symbols() -> list[str]:
     """Return CLIP's 256 printable stand-ins for bytes, in open_clip's order."""
-    # Kept apart from indexer/tokenizer.py so that these files check that module, not copy it.
+    # Kept apart from indexer/model/tokenizer.py so that these files check that module, not copy it.
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     others = [b for b in range(256) if b not in printable]
     return [chr(b) for b in printable] + [chr(256 + n) for n in range(len(others))]

@@ -5,7 +5,7 @@
 The same model, data, augmentation and loss as tools/train_tiny.py (the Paddle CPU trainer), with
 batches made in worker processes (each batch is a function of the seed and its step number, so the
 run is deterministic however many workers there are) and many more steps than a CPU allows. The
-weights are converted from open_clip's layout to PaddleNLP's by indexer.convert and written in the
+weights are converted from open_clip's layout to PaddleNLP's by indexer.model.convert and written in the
 release layout, so the Paddle runtime loads them like any other model directory.
 """
 

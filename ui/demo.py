@@ -1,7 +1,7 @@
 """`pixseek demo`: a demo library of generated shapes and scikit-image's photos, indexed, searched and served.
 
 The photos folder holds, below <demo>/photos:
-  shapes/<album>/NNNNN.jpg|png   coloured shapes (ui.shapes) in five albums, with EXIF dates and cameras
+  shapes/<album>/NNNNN.jpg|png   coloured shapes (indexer.sources.synthetic) in five albums, with EXIF dates and cameras
   photos/<name>                  the sample photos bundled inside scikit-image's wheel (no download)
   copies/...                     planted near-duplicates: JPEG re-encodes, half-size resizes and byte copies
 and truth.json, the ground truth of every shapes file (and the original of every copy).

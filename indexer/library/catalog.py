@@ -1,6 +1,6 @@
 """The catalog: open a library's database (SQLite by default, or PostgreSQL) at the newest schema, and its queries.
 
-The tables live in `indexer.tables`. The schema is created and changed only by the Alembic revisions in
+The tables live in `indexer.library.tables`. The schema is created and changed only by the Alembic revisions in
 `migrations/`; `open_catalog` applies the pending ones before it hands out the engine, so a catalog
 written by an older pixseek is upgraded in place and one written by a newer pixseek is refused. A
 vector is stored as the float32 little-endian bytes of the L2-normalised embedding.
@@ -29,7 +29,7 @@ from .tables import FILE_STATUSES, Embedding, File, Image, Model, Root
 
 CATALOG_FILE = "catalog.sqlite"
 URL_FILE = "catalog.url"  # a library whose catalog lives in a database server records its URL here
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # the checkout's, or site-packages'
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the checkout's, or site-packages'
 BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's write lock
 LOCK_RETRIES = 20  # opening a new catalog: immediate lock failures (deadlocks) tried again, ~10 s in all
 

@@ -1,10 +1,10 @@
-"""An IVF-PQ index built in shards and merged on disk, for collections beyond one process's memory.
+"""An IVF-PQ index built in blocks and merged on disk, for collections beyond one process's memory.
 
-The coarse quantizer and the product quantizer are trained once, on a sample (`train`). Each shard,
+The coarse quantizer and the product quantizer are trained once, on a sample (`train`). Each block,
 in any process or on any machine, encodes its own vectors with those trained parameters into its own
-file (`fill_shard`). The shards' inverted lists are then merged into one `.ivfdata` file
+file (`fill_block`). The blocks' inverted lists are then merged into one `.ivfdata` file
 (`merge`, FAISS's `contrib.ondisk.merge_ondisk`), which `open_merged` memory-maps: serving needs RAM
-for the centroids and the lists a query probes, not for all the codes. Since every shard uses the
+for the centroids and the lists a query probes, not for all the codes. Since every block uses the
 same trained parameters, the merged index holds exactly the codes a one-piece build would hold.
 """
 
@@ -19,9 +19,9 @@ from faiss.contrib.ondisk import merge_ondisk
 from numpy.typing import NDArray
 
 from indexer.errors import BadVectors
+from indexer.model import Embeddings
 
-Embeddings = NDArray[np.float32]  # (n, d), L2-normalised
-Ids = NDArray[np.int64]  # (n,)
+from .topk import Ids
 
 TRAINED, MERGED, LISTS = "trained.index", "merged.index", "merged.ivfdata"
 
@@ -38,15 +38,15 @@ def train(sample: Embeddings, factory: str, directory: Path) -> Path:
     sample = _checked(sample)
     index = faiss.index_factory(sample.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
     if faiss.try_extract_index_ivf(index) is None:
-        raise BadVectors(f"{factory!r} is not an IVF index; sharded builds merge inverted lists")
+        raise BadVectors(f"{factory!r} is not an IVF index; builds in blocks merge inverted lists")
     index.train(sample)
     directory.mkdir(parents=True, exist_ok=True)
     faiss.write_index(index, str(directory / TRAINED))
     return directory / TRAINED
 
 
-def fill_shard(trained: Path, ids: Ids, xb: Embeddings, out: Path) -> Path:
-    """Encode (ids, xb) with the trained parameters into the shard file `out`; return it."""
+def fill_block(trained: Path, ids: Ids, xb: Embeddings, out: Path) -> Path:
+    """Encode (ids, xb) with the trained parameters into the block file `out`; return it."""
     index = faiss.read_index(str(trained))
     xb = _checked(xb, index.d)
     ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -55,15 +55,15 @@ def fill_shard(trained: Path, ids: Ids, xb: Embeddings, out: Path) -> Path:
     index.add_with_ids(xb, ids)
     tmp = out.with_name(out.name + ".tmp")
     faiss.write_index(index, str(tmp))
-    tmp.replace(out)  # a shard file exists only once complete, so a resumed build can skip it
+    tmp.replace(out)  # a block file exists only once complete, so a resumed build can skip it
     return out
 
 
-def merge(trained: Path, shards: Sequence[Path], directory: Path) -> Path:
-    """Merge the shards' inverted lists into directory/merged.ivfdata; return merged.index, which points to it."""
+def merge(trained: Path, blocks: Sequence[Path], directory: Path) -> Path:
+    """Merge the blocks' inverted lists into directory/merged.ivfdata; return merged.index, which points to it."""
     index = faiss.read_index(str(trained))
     directory.mkdir(parents=True, exist_ok=True)
-    merge_ondisk(index, [str(s) for s in shards], str(directory / LISTS))
+    merge_ondisk(index, [str(b) for b in blocks], str(directory / LISTS))
     faiss.write_index(index, str(directory / MERGED))
     return directory / MERGED
 

@@ -1,7 +1,7 @@
 """The exact vectors behind a library's vector index: a bfloat16 copy of every vector, memory-mapped.
 
 (rows, d) bfloat16 vectors in `refine-<gen>.bf16` and their (rows,) int64 image ids in
-`refine_ids-<gen>.i64`; rows added since the last save stay in memory. indexer.vectors re-ranks PQ
+`refine_ids-<gen>.i64`; rows added since the last save stay in memory. indexer.library.vectors re-ranks PQ
 candidates on them, trains on them and answers filtered and range searches from them (its docstring
 says why a memory map, and why bfloat16).
 """

@@ -103,10 +103,7 @@ def build_encoder(name, path, config, state, *, runtime: str, device: str, dtype
     """An encoder of the chosen runtime and device over an already loaded canonical state."""
     runtime = choose_runtime(runtime, device)
     device = choose_device(runtime, device)
-    if runtime == "paddle":
-        from .runtimes.paddle import PaddleEncoder as cls
-    else:
-        from .runtimes.torch import TorchEncoder as cls
+    cls = runtimes_paddle.PaddleEncoder if runtime == "paddle" else runtimes_torch.TorchEncoder
     return cls(name, path, config, state, device=device, dtype=dtype, batch_size=batch_size)
 
 
@@ -119,6 +116,4 @@ def load_model(
     batch_size: int = 32,
 ) -> Encoder:
     """Load a model by registered name or directory on the chosen runtime ('paddle', 'torch', 'auto')."""
-    from .load import load_encoder
-
     return load_encoder(str(name_or_path), runtime=runtime, device=device, dtype=dtype, batch_size=batch_size)

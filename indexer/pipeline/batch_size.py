@@ -15,7 +15,7 @@ from indexer.model import ModelConfig
 
 DEFAULT = 32  # on the CPU, and for runtimes that cannot tell free device memory
 AUTO_CAP = 256
-DECODE_RESERVE = 4 * 2**30  # bytes kept free for the device JPEG decoder (indexer.decode_threads)
+DECODE_RESERVE = 4 * 2**30  # bytes kept free for the device JPEG decoder (indexer.sources.decode_threads)
 USABLE = 0.8  # fraction of the free memory a batch may take
 SLACK = 2  # the caching allocator's rounding and fragmentation over the estimate
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -40,7 +40,8 @@ def fitting(free_bytes: int, per_image: int, cap: int = AUTO_CAP) -> int:
 
 
 def given(batch_size: int | None) -> int:
-    """--batch-size, or DEFAULT where no GPU memory decides it (the host path's batches, Ray's and shards' encoders)."""
+    """--batch-size, or DEFAULT where no GPU memory decides it (the host path's batches, Ray's and the GPU
+    workers' encoders)."""
     return batch_size or DEFAULT
 
 

@@ -1,9 +1,9 @@
 """The GPU path of the indexer: JPEGs decoded on the GPU and on CPU workers at once, encode overlapped
 with the next batch, results written by a separate thread.
 
-Reader workers (indexer.reader) read and hash every file; a JPEG whose hash falls under the shared
+Reader workers (indexer.sources.reader) read and hash every file; a JPEG whose hash falls under the shared
 `share` goes to the GPU as raw bytes (a JpegJob), everything else is decoded by the worker as on the
-CPU path. `Feed.add` hands jobs to the device decoder threads (indexer.decode_threads) as they
+CPU path. `Feed.add` hands jobs to the device decoder threads (indexer.sources.decode_threads) as they
 arrive and gathers their crops and the CPU crops into batches; `launch` copies the CPU crops through
 pinned memory and queues the vision tower, asynchronously; a `Finisher` thread waits for each
 batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
@@ -36,6 +36,7 @@ from indexer.sources import (
     Outcome,
     decode_bytes,
     decoded_from_gpu,
+    read_all,
 )
 
 from .batch_size import AUTO_CAP, for_encoder
@@ -335,8 +336,6 @@ def feed_files(
     images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result."""
     import dataclasses
     import multiprocessing
-
-    from indexer.sources import read_all
 
     share = multiprocessing.get_context("fork").Value("d", INITIAL_SHARE, lock=False)
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)

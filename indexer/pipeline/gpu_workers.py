@@ -15,9 +15,13 @@ import queue
 from collections.abc import Sequence
 
 from indexer.errors import PixseekError
-from indexer.sources import Outcome
+from indexer.model import installed
+from indexer.sources import NO_CROP, Outcome
 
-POLL_S = 1.0  # how often the writer looks for dead shards while it waits
+from .batch_size import given as given_batch_size
+from .gpu_feed import feed_files
+
+POLL_S = 1.0  # how often the writer looks for dead workers while it waits
 MERGE = 4  # worker batches written in one transaction at most
 
 
@@ -55,7 +59,6 @@ def resolve_gpus(spec: str, visible: int) -> tuple[str, ...]:
 
 
 def visible_gpus() -> int:
-    from indexer.model import installed
 
     if not installed("torch"):
         return 0
@@ -66,7 +69,6 @@ def visible_gpus() -> int:
 
 def _portable(items: list[tuple[Outcome, object]]) -> list[tuple[Outcome, object]]:
     """Items without their CPU crops (not needed by the writer; 150 KB each through the queue)."""
-    from indexer.sources import NO_CROP
 
     out = []
     for outcome, vector in items:
@@ -80,9 +82,6 @@ def _worker(index: int, device: str, model: str, settings, files, known, read, w
     """One worker's process: read, decode, encode on `device`; finished batches go to `out`."""
     try:
         from indexer.model import load_encoder
-
-        from .batch_size import given as given_batch_size
-        from .gpu_feed import feed_files
 
         def load():
             s = settings

@@ -1,13 +1,13 @@
-"""`pixseek index --engine ray`: the read/decode and encode stages on Ray Data, in resumable shards.
+"""`pixseek index --engine ray`: the read/decode and encode stages on Ray Data, in resumable parts.
 
 The driver (this process) scans and plans exactly as the single-process path does, then cuts the files
-to index into shards. Each shard runs through a Ray Data pipeline: a pool of reader actors reads,
-hashes and decodes (indexer.reader.read_one: the same code, limits and one-line reasons as on one
+to index into parts. Each part runs through a Ray Data pipeline: a pool of reader actors reads,
+hashes and decodes (indexer.sources.reader.read_one: the same code, limits and one-line reasons as on one
 machine), then a pool of encoder actors (one model load each; on a GPU when asked and Ray has one)
-embeds the decoded crops. The shard's rows (file, content hash, metadata, vector) land as one Parquet
-file under <library>/ray-shards/, written atomically; the driver writes them into the catalog through
-the usual writer, then deletes the file. A run killed in between leaves complete shard files behind;
-the next run ingests them first, so no finished shard is read or embedded twice. Members of WebDataset
+embeds the decoded crops. The part's rows (file, content hash, metadata, vector) land as one Parquet
+file under <library>/ray-parts/, written atomically; the driver writes them into the catalog through
+the usual writer, then deletes the file. A run killed in between leaves complete part files behind;
+the next run ingests them first, so no finished part is read or embedded twice. Members of WebDataset
 tar shards travel as files do (relpath `<tar>::<member>`, with their offset, caption and metadata in the
 `member` column), each read by offset from its tar by the reader actor that gets it.
 
@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import RuntimeUnavailable
+from indexer.library import get_or_add_root, session
 from indexer.sources import Decoded, FoundFile, ImageMeta, Member, Outcome, ReadSettings, reader_for
 
 from .batch_size import given as given_batch_size
 
-SHARD_DIR = "ray-shards"
-SHARD_FILES = 2000  # files per shard: the unit of resumption
-WRITE_BATCH = 256  # rows per catalog transaction when ingesting a shard
+PART_DIR = "ray-parts"
+PART_FILES = 2000  # files per part: the unit of resumption
+WRITE_BATCH = 256  # rows per catalog transaction when ingesting a part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,8 +132,8 @@ def _file_records(files: list[FoundFile]) -> list[dict]:
     ]
 
 
-def run_shard(ray, files: list[FoundFile], known: frozenset[str], read: ReadSettings, encode: tuple, rs: RaySettings):
-    """One shard through Ray Data; returns its rows as a pyarrow Table (vectors as fixed-size lists)."""
+def run_part(ray, files: list[FoundFile], known: frozenset[str], read: ReadSettings, encode: tuple, rs: RaySettings):
+    """One part through Ray Data; returns its rows as a pyarrow Table (vectors as fixed-size lists)."""
     import pyarrow as pa
 
     ds = ray.data.from_items(_file_records(files))
@@ -148,8 +149,8 @@ def run_shard(ray, files: list[FoundFile], known: frozenset[str], read: ReadSett
     )
 
 
-def write_shard(table, path: Path) -> Path:
-    """Write atomically: a shard file exists only once complete."""
+def write_part(table, path: Path) -> Path:
+    """Write atomically: a part file exists only once complete."""
     import pyarrow.parquet as pq
 
     tmp = path.with_name(path.name + ".tmp")
@@ -158,8 +159,8 @@ def write_shard(table, path: Path) -> Path:
     return path
 
 
-def read_shard(path: Path) -> list[tuple[Outcome, np.ndarray | None]]:
-    """The (outcome, vector) items a shard file holds, as the writer takes them."""
+def read_part(path: Path) -> list[tuple[Outcome, np.ndarray | None]]:
+    """The (outcome, vector) items a part file holds, as the writer takes them."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
@@ -169,7 +170,7 @@ def read_shard(path: Path) -> list[tuple[Outcome, np.ndarray | None]]:
 
 
 def _item(rows: dict, i: int, vector: np.ndarray) -> tuple[Outcome, np.ndarray | None]:
-    member = _member(rows["member"][i]) if "member" in rows else None  # shards written before tar input had none
+    member = _member(rows["member"][i]) if "member" in rows else None  # parts written before tar input had none
     file = FoundFile(Path(rows["root"][i]), rows["relpath"][i], rows["size"][i], rows["mtime_ns"][i], member=member)
     decoded = None
     if rows["meta"][i]:
@@ -182,12 +183,11 @@ def _item(rows: dict, i: int, vector: np.ndarray) -> tuple[Outcome, np.ndarray |
 
 
 def ingest(run, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
-    """Write a shard file's rows into the catalog (batch by batch), then delete it; returns their (root, relpath)."""
-    from indexer.library import get_or_add_root, session
+    """Write a part file's rows into the catalog (batch by batch), then delete it; returns their (root, relpath)."""
 
-    items = read_shard(path)
+    items = read_part(path)
     for root in {str(o.file.root) for o, _ in items} - set(root_ids):
-        with session(run.db, write=True) as s:  # a leftover shard of a root this run did not name
+        with session(run.db, write=True) as s:  # a leftover part of a root this run did not name
             root_ids[root] = get_or_add_root(s, root).id
             s.commit()
     for start in range(0, len(items), WRITE_BATCH):
@@ -198,12 +198,12 @@ def ingest(run, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
 
 
 def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSettings, rs: RaySettings) -> None:
-    """The Ray path of an index run (indexer.pipeline): leftover shards first, then the todo in shards."""
+    """The Ray path of an index run (indexer.pipeline): leftover parts first, then the todo in parts."""
     ray = _ray()
-    shard_dir = run.library / SHARD_DIR
-    shard_dir.mkdir(exist_ok=True)
+    part_dir = run.library / PART_DIR
+    part_dir.mkdir(exist_ok=True)
     done = set()
-    for leftover in sorted(shard_dir.glob("*.parquet")):
+    for leftover in sorted(part_dir.glob("*.parquet")):
         with run.timed("write"):
             done |= ingest(run, leftover, root_ids)
     todo = [f for f in todo if (str(f.root), f.relpath) not in done]
@@ -217,11 +217,11 @@ def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSett
         ray.init(address=rs.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         known = run.known_hashes()
-        for number, start in enumerate(range(0, len(todo), SHARD_FILES)):
-            files = todo[start : start + SHARD_FILES]
+        for number, start in enumerate(range(0, len(todo), PART_FILES)):
+            files = todo[start : start + PART_FILES]
             with run.timed("ray"):
-                table = run_shard(ray, files, known, read, encode, rs)
-            path = write_shard(table, shard_dir / f"{run.run_id:06d}-{number:05d}.parquet")
+                table = run_part(ray, files, known, read, encode, rs)
+            path = write_part(table, part_dir / f"{run.run_id:06d}-{number:05d}.parquet")
             with run.timed("write"):
                 ingest(run, path, root_ids)
             run.state.done += len(files)

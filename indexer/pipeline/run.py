@@ -40,15 +40,15 @@ class IndexSettings:
     runtime: str = "auto"
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int | None = None  # None: from free GPU memory on the GPU path (indexer.batch_size), else 32
+    batch_size: int | None = None  # None: from free GPU memory on the GPU path (indexer.pipeline.batch_size), else 32
     workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
     draft: bool = True
     scan: ScanOptions = ScanOptions()
     file_time_limit: float = 60.0  # seconds to read and decode one file before it is skipped; 0: none
-    gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.gpu_feed): auto (on cuda), on, off
-    engine: str = "local"  # local: this process and its workers; ray: Ray Data (indexer.ray_engine)
+    gpu_decode: str = "auto"  # JPEGs also decoded on the device (indexer.pipeline.gpu_feed): auto (on cuda), on, off
+    engine: str = "local"  # local: this process and its workers; ray: Ray Data (indexer.pipeline.ray_engine)
     ray_address: str | None = None  # with engine="ray": a running cluster; None starts a local one
-    gpus: tuple[str, ...] = ()  # two or more: one process per device, one writer (indexer.gpu_shards)
+    gpus: tuple[str, ...] = ()  # two or more: one process per device, one writer (indexer.pipeline.gpu_workers)
 
 
 @dataclass

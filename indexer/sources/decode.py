@@ -22,6 +22,7 @@ from indexer.errors import ImageError
 from indexer.model import EXIF_ERRORS, resize_crop, to_rgb
 
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
+from .tars import read_source
 
 # PIL logs some refusals at ERROR ("More samples per pixel than can be decoded"); with no handler configured,
 # Python prints them on stderr, which `pixseek index` keeps for its skipping lines. The refusal itself
@@ -137,6 +138,5 @@ def _decode(data: bytes, where: str, size: int, draft: bool, max_pixels: int, di
 def decode_file(path: str | Path, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS) -> Decoded:
     """decode_bytes of a file, or of a tar shard member (`<tar>::<member>`), read once; ImageError (with the
     path) on any failure."""
-    from .tars import read_source
 
     return decode_bytes(read_source(path), str(path), size, draft=draft, max_pixels=max_pixels)

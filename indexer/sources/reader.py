@@ -33,7 +33,7 @@ class ReadSettings:
     draft: bool = True  # PIL draft decoding of large JPEGs
     max_pixels: int = MAX_PIXELS
     time_limit: float = 60.0  # seconds to read and decode one file; 0: no limit
-    # GPU path (indexer.gpu_feed): a shared multiprocessing.Value, the fraction of JPEGs handed over
+    # GPU path (indexer.pipeline.gpu_feed): a shared multiprocessing.Value, the fraction of JPEGs handed over
     # undecoded; None: every file is decoded here.
     gpu_share: object = None
     gpu_min_pixels: int = 0  # smaller JPEGs are decoded here; the GPU path sets gpu_decode.GPU_MIN_PIXELS

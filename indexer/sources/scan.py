@@ -1,6 +1,6 @@
 """Walk the roots of a library and list the image files under them, with size and mtime.
 
-A WebDataset tar shard (`*.tar`) found on the way is listed member by member (indexer.tarshards): each
+A WebDataset tar shard (`*.tar`) found on the way is listed member by member (indexer.sources.tars): each
 image member is a FoundFile at `<tar relpath>::<member name>` with the member's size and the tar's mtime,
 so a shard whose mtime changes is read again and an unchanged one is not.
 """
@@ -119,7 +119,7 @@ def _shard(root: Path, relpath: str, info: os.stat_result, options: ScanOptions)
 def _member(root: Path, relpath: str, info: os.stat_result, member: tars.Member) -> FoundFile:
     name = member.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     problem = None if name == member.name else "member name is not valid UTF-8"
-    return FoundFile(root, tars.address(relpath, name), member.size, info.st_mtime_ns, problem, member)
+    return FoundFile(root, tars.member_address(relpath, name), member.size, info.st_mtime_ns, problem, member)
 
 
 def _visit(entry: os.DirEntry, root: Path, options: ScanOptions, subdirs: list[str]) -> FoundFile | list | None:

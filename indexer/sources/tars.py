@@ -28,6 +28,8 @@ from pathlib import Path
 
 from indexer.errors import ImageError, PixseekError
 
+from .files import IMAGE_EXTENSIONS, read_bytes
+
 MEMBER_SEP = "::"
 TAR_SUFFIX = ".tar"
 CAPTION_EXTS = ("txt", "caption")  # WebDataset's caption keys (img2dataset writes .txt)
@@ -183,7 +185,6 @@ def read_member(tar: Path, offset: int, size: int, where: str) -> bytes:
 
 def read_source(path: str | Path) -> bytes:
     """The bytes of a catalog path: a file, or a tar member (`<tar>::<member>`); ImageError when unreadable."""
-    from .files import read_bytes
 
     parts = split_address(path)
     if parts is None:
@@ -202,7 +203,6 @@ def read_source(path: str | Path) -> bytes:
 @lru_cache(maxsize=16)
 def _members(tar: str, size: int, mtime_ns: int) -> dict[str, Member]:
     """Member name -> Member of a tar's image members; cached per (tar, size, mtime), for pages of thumbnails."""
-    from .files import IMAGE_EXTENSIONS
 
     return {m.name: m for m in list_shard(Path(tar), IMAGE_EXTENSIONS).members}
 

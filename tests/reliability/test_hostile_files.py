@@ -20,6 +20,7 @@ from indexer.library.catalog import bytes_to_vectors, open_catalog, session
 from indexer.library.tables import Embedding, File
 from indexer.pipeline.indexing import index
 from indexer.pipeline.run import IndexSettings
+from indexer.sources import ScanOptions
 
 from .hostile import STORED, jpeg_bytes, make_corpus, permissions_enforced, picture, upright_picture
 from .library_state import file_rows, run_pixseek
@@ -114,7 +115,7 @@ def test_a_second_run_reads_nothing_again(indexed_corpus, micro_model):
 
 def _racing(monkeypatch, change):
     """Run `change` after the scan and before the first file is read."""
-    real = indexer.pipeline.read_all
+    real = indexer.pipeline.local.read_all
 
     def read_all(files, *args, **kwargs):
         change()
@@ -213,7 +214,7 @@ def test_a_symlinked_image_is_skipped_unless_links_are_followed(tmp_path, micro_
     summary = index([folder], tmp_path / "lib", str(micro_model), INLINE)
     assert (summary.indexed, summary.failed) == (0, 0)
     shutil.rmtree(tmp_path / "lib")
-    followed = IndexSettings(workers=0, scan=indexer.pipeline.ScanOptions(follow_symlinks=True))
+    followed = IndexSettings(workers=0, scan=ScanOptions(follow_symlinks=True))
     summary = index([folder], tmp_path / "lib", str(micro_model), followed)
     assert (summary.indexed, summary.failed) == (1, 1)
     assert np.array_equal(sorted(file_rows(tmp_path / "lib")), ["dangling.jpg", "link.jpg"])

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import ui.cli.browser
+from ui import serve
 from ui.cli.main import app
-from ui.serve import serve
 from ui.thumbs import NotServable, inside_roots
 from ui.upload import save_upload
 

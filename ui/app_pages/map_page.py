@@ -4,8 +4,7 @@ import altair as alt
 import streamlit as st
 
 from ui import handles, mapview
-
-from ..terms import IdTerm
+from ui.terms import IdTerm
 
 SEARCH_WITH = 20  # at most this many selected images become query terms
 

@@ -4,8 +4,7 @@ import streamlit as st
 
 from indexer import PixseekError
 from ui import handles, results, search_form
-
-from ..terms import display, tokens
+from ui.terms import display, tokens
 
 st.title("Search")
 searcher = handles.searcher()

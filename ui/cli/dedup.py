@@ -13,7 +13,7 @@ from rich.console import Console
 from search import DEFAULT_ORDER, TIERS, ActionRecord, DedupSettings, Group, apply, find_groups, undo
 
 from .options import JsonFlag, LibraryOption
-from .report import reported
+from .report import OptionConflict, reported
 
 CSV_FIELDS = ["group", "tier", "distance", "role", "member_tier", "member_distance", "path", "width", "height"]
 CSV_FIELDS += ["size", "format", "taken_at", "why"]
@@ -94,13 +94,11 @@ def dedup_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Find exact, near-identical and (--semantic) similar images; a dry run unless --apply, --delete or --undo."""
-    if sum([apply_ is not None, delete, undo_]) > 1:
-        typer.echo("error: choose one of --apply, --delete and --undo", err=True)
-        raise typer.Exit(2)
-    if delete and not yes:
-        typer.echo("error: --delete removes files for good; add --yes to confirm (or use --apply quarantine)", err=True)
-        raise typer.Exit(2)
     with reported():
+        if sum([apply_ is not None, delete, undo_]) > 1:
+            raise OptionConflict("choose one of --apply, --delete and --undo")
+        if delete and not yes:
+            raise OptionConflict("--delete removes files for good; add --yes to confirm (or use --apply quarantine)")
         if undo_:
             return _print_record(undo(library))
         settings = _settings(tier, semantic, phash_bits, fine_bits, min_cosine, burst_seconds, bursts, keep_order)

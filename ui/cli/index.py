@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from indexer.library import library_path, use_database
+from indexer.pipeline import GpuSpecError, IndexSettings, index, resolve_gpus, visible_gpus
+from indexer.sources import ScanOptions
 
 from .options import JsonFlag, LibraryOption, ModelOption
 from .report import err, reported
@@ -15,8 +28,6 @@ from .report import err, reported
 
 def _index_progress():
     """A rich progress bar with files/s, images encoded/s and an ETA, and the callback that feeds it."""
-    from rich.progress import MofNCompleteColumn, TextColumn, TimeElapsedColumn
-
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -31,8 +42,6 @@ def _index_progress():
     start = [0.0]
 
     def update(state) -> None:
-        import time
-
         if not start[0]:
             start[0] = time.perf_counter()
             bar.start()  # only once there is work: a run that fails at once prints just its error
@@ -88,10 +97,6 @@ def index_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Index image folders: embed new and changed images; a re-run does only what changed."""
-    from indexer.library import library_path, use_database
-    from indexer.pipeline import IndexSettings, index
-    from indexer.sources import ScanOptions
-
     scan = ScanOptions(
         follow_symlinks=follow_symlinks,
         include_hidden=hidden,
@@ -139,10 +144,6 @@ def index_command(
 
 def _with_gpus(settings, gpus: str | None, device: str):
     """Settings for --gpus: its devices (one: that device; several: one process each)."""
-    import dataclasses
-
-    from indexer.pipeline import GpuSpecError, resolve_gpus, visible_gpus
-
     if gpus is None:
         return settings
     if device != "auto":

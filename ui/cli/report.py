@@ -10,6 +10,12 @@ from rich.console import Console
 
 from indexer import Interrupted, PixseekError
 
+err = Console(stderr=True)  # progress bars; errors go through `reported`
+
+
+class OptionConflict(PixseekError):
+    """Options that cannot go together, or one that needs another: a usage error of the command line."""
+
 
 @contextmanager
 def reported():
@@ -25,6 +31,3 @@ def reported():
     except PixseekError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-
-
-err = Console(stderr=True)

@@ -6,14 +6,14 @@ import json
 
 import typer
 
+from indexer.library import library_status
+
 from .options import JsonFlag, LibraryOption
 from .report import reported
 
 
 def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> None:
     """Show a library's roots, counts, model, index parameters and failures with reasons."""
-    from indexer.library import library_status
-
     with reported():
         info = library_status(library)
     if as_json:

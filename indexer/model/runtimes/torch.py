@@ -60,7 +60,7 @@ def open_clip_cfg(config: ModelConfig) -> dict:
 def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bool = True):
     """An open_clip CLIP (fp32, CPU, eval) holding the canonical `state`; no random init is run.
 
-    `fused`: attention through F.scaled_dot_product_attention (indexer.attention) instead of
+    `fused`: attention through F.scaled_dot_product_attention (indexer.model.runtimes.fusion) instead of
     nn.MultiheadAttention; same weights, same function."""
     import torch
     from open_clip.model import CLIP
