@@ -1,1 +1,3 @@
-"""pixseek's user interfaces: the `pixseek` command (ui.cli) and, later, the Streamlit app."""
+"""pixseek's interfaces, the only package that talks to a person: the `pixseek` command (ui/cli/, the one
+place that prints errors and exits), the Streamlit app (app.py, a router over app_pages/; views and
+cached handles beside it; serve.py starts it) and the demo. Nothing else imports `ui`."""
