@@ -40,6 +40,7 @@ from indexer.sources import (
 )
 
 from .batch_size import AUTO_CAP, for_encoder
+from .run import IndexRun
 
 Item = tuple[Outcome, "np.ndarray | None"]
 Sink = Callable[[list[Item]], None]
@@ -356,7 +357,7 @@ def feed_files(
     return stages, feed.counts
 
 
-def feed_run(run, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
+def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, workers: int) -> None:
     """The GPU path of one index run (`run`: pipeline.IndexRun): read, decode on both sides, encode, write."""
 
     def progress(feed: Feed) -> None:

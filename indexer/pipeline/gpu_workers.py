@@ -20,6 +20,7 @@ from indexer.sources import NO_CROP, Outcome
 
 from .batch_size import given as given_batch_size
 from .gpu_feed import feed_files
+from .run import IndexRun
 
 POLL_S = 1.0  # how often the writer looks for dead workers while it waits
 MERGE = 4  # worker batches written in one transaction at most
@@ -97,7 +98,7 @@ def _worker(index: int, device: str, model: str, settings, files, known, read, w
         out.put(("error", index, f"{type(exc).__name__}: {' '.join(str(exc).split())}"))
 
 
-def gpu_workers_run(run, todo: Sequence, root_ids: dict[str, int], read, devices: Sequence[str]) -> None:
+def gpu_workers_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, devices: Sequence[str]) -> None:
     """Index `todo` over `devices` (run: pipeline.IndexRun); this process writes every batch."""
     if not todo:
         return  # nothing new: no process, no model load

@@ -28,6 +28,7 @@ from indexer.library import get_or_add_root, session
 from indexer.sources import Decoded, FoundFile, ImageMeta, Member, Outcome, ReadSettings, reader_for
 
 from .batch_size import given as given_batch_size
+from .run import IndexRun
 
 PART_DIR = "ray-parts"
 PART_FILES = 2000  # files per part: the unit of resumption
@@ -182,7 +183,7 @@ def _item(rows: dict, i: int, vector: np.ndarray) -> tuple[Outcome, np.ndarray |
     return outcome, (vector if decoded is not None else None)
 
 
-def ingest(run, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
+def ingest(run: IndexRun, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
     """Write a part file's rows into the catalog (batch by batch), then delete it; returns their (root, relpath)."""
 
     items = read_part(path)
@@ -197,7 +198,9 @@ def ingest(run, path: Path, root_ids: dict[str, int]) -> set[tuple[str, str]]:
     return {(str(o.file.root), o.file.relpath) for o, _ in items}
 
 
-def ray_run(run, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSettings, rs: RaySettings) -> None:
+def ray_run(
+    run: IndexRun, todo: list[FoundFile], root_ids: dict[str, int], read: ReadSettings, rs: RaySettings
+) -> None:
     """The Ray path of an index run (indexer.pipeline): leftover parts first, then the todo in parts."""
     ray = _ray()
     part_dir = run.library / PART_DIR

@@ -1,4 +1,4 @@
-"""`pixseek ui` and `pixseek demo` (composed into `pixseek` by ui/cli.py)."""
+"""`pixseek ui`: serve the Streamlit app on a library (127.0.0.1 unless --host)."""
 
 from __future__ import annotations
 

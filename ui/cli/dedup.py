@@ -1,4 +1,4 @@
-"""`pixseek dedup`: the command line of search.dedup and search.actions (composed into `pixseek` by ui/cli.py)."""
+"""`pixseek dedup`: the command line of search.find_groups and search.apply / undo."""
 
 from __future__ import annotations
 

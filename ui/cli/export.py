@@ -1,4 +1,4 @@
-"""`pixseek export`: the command line of search.curate (composed into `pixseek` by ui/cli.py)."""
+"""`pixseek export`: the command line of search.build_subset and search.export."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `pixseek` command: composes the sub-apps of indexer and search."""
+"""The `pixseek` command: every command group of ui/cli composed into one typer app."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`pixseek models ...`: list, inspect and download models (a typer sub-app composed by ui/cli.py)."""
+"""`pixseek models ...`: list, inspect, download and remove models (a typer sub-app)."""
 
 from __future__ import annotations
 

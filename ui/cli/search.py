@@ -1,4 +1,4 @@
-"""`pixseek search`: the command line of search.Searcher (composed into `pixseek` by ui/cli.py)."""
+"""`pixseek search`: the command line of search.Searcher."""
 
 from __future__ import annotations
 
