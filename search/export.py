@@ -16,10 +16,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-import webdataset as wds
-
 from indexer import PixseekError
 from indexer.sources import read_source, refuse_members, split_address
 
@@ -95,6 +91,11 @@ def _csv(rows: list[dict], to: Path, _as: str) -> Path:
 
 
 def _parquet(rows: list[dict], to: Path, _as: str) -> Path:
+    # Imported here, not with the module: every `pixseek` command imports this module, and pyarrow costs
+    # a quarter second; webdataset imports torch (1.8 s on 2 cores) whenever it is installed.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = inside(to, "manifest.parquet")
     pq.write_table(pa.Table.from_pylist(rows), path)
     return path
@@ -102,6 +103,8 @@ def _parquet(rows: list[dict], to: Path, _as: str) -> Path:
 
 def _webdataset(rows: list[dict], to: Path, _as: str) -> Path:
     """Shards shard-000000.tar, ...: per sample `<key>.<ext>` (the file's own bytes) and `<key>.json`."""
+    import webdataset as wds  # see _parquet: imported when used
+
     opener = lambda name: open(inside(to, Path(name).name), "wb")  # noqa: E731  through the path check
     with wds.ShardWriter("shard-%06d.tar", maxcount=SHARD_SIZE, verbose=0, opener=opener, mtime=0) as sink:
         for row in rows:

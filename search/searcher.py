@@ -96,6 +96,9 @@ class Searcher:
             self.model_id, self.dim, self.weights_sha256 = model.id, model.dim, model.weights_sha256
             self.source = model.source or model.name
             self.key = model_key(model.name, model.weights_sha256)
+            self.precision = model.precision  # of the library's vectors; None before pixseek recorded it
+        if dtype == "auto" and self.precision:  # queries in the precision the images were embedded in
+            self.dtype = self.precision
         self._index, self._stamp = None, None
 
     @property
@@ -169,7 +172,14 @@ class Searcher:
             raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
         if k < 1 or offset < 0:
             raise QueryError("", "k must be at least 1 and offset at least 0")
-        xq, notes = self.query_vector(parse(query, images))
+        terms = parse(query, images)
+        xq, notes = self.query_vector(terms)
+        encoded = any(t.kind != "id" for t in terms)
+        if encoded and self.precision and self.encoder.dtype != self.precision:
+            notes.append(
+                f"the query was encoded with {self.encoder.dtype} weights, the library's images with "
+                f"{self.precision} ones; scores can differ slightly (leave out --dtype to match)"
+            )
         index = self.index
         allowed = None
         if filters is not None and filters.active():

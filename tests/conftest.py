@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,15 @@ import pytest
 from indexer.model.directory import architecture, write_model_dir
 from indexer.model.state import random_state
 
-NARROW_SEED = 0  # the seed tools/make_golden.py used for tests/data/golden-vit-g-14-narrow.npz
+NARROW_SEED = 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def weights_cache(tmp_path_factory):
+    """The converted weights cache of this test session (not the user's), inherited by the CLI processes."""
+    path = tmp_path_factory.mktemp("weights-cache")
+    os.environ["PIXSEEK_CACHE_DIR"] = str(path)
+    return path  # the seed tools/make_golden.py used for tests/data/golden-vit-g-14-narrow.npz
 
 
 @pytest.fixture(scope="session")

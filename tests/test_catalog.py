@@ -21,6 +21,12 @@ from indexer.library.tables import Base, Embedding, File, Image, Model, Root
 
 FIRST_REVISION = "a87c147e7512"  # migrations/versions/2026_11_27_0453_a87c147e7512_first_schema.py
 HEAD = ScriptDirectory.from_config(catalog.alembic_config()).get_current_head()
+
+
+def test_the_schema_head_the_catalog_opens_without_alembic_is_alembics_head():
+    assert catalog.SCHEMA_HEAD == HEAD
+
+
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
 

@@ -33,10 +33,15 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
-@pytest.mark.parametrize("runtime", ["paddle", "torch"])
+def needs(runtime: str) -> None:
+    if runtime != "numpy":
+        pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
+
+
+@pytest.mark.parametrize("runtime", ["paddle", "torch", "numpy"])
 def test_runtime_matches_open_clip_golden_vectors(runtime, narrow_model, golden):
-    pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
-    enc = load_model(narrow_model, runtime=runtime, device="cpu")
+    needs(runtime)
+    enc = load_model(narrow_model, runtime=runtime, device="cpu", dtype="float32")
     image_cos = cosines(enc.encode_images(images()), golden["image"])
     text_cos = cosines(enc.encode_texts(TEXTS), golden["text"])
     print(f"{runtime}: image cosine min {image_cos.min():.7f}, text cosine min {text_cos.min():.7f}")
@@ -64,10 +69,10 @@ def test_encoders_return_unit_float32_vectors_of_model_dim(narrow_model):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("runtime", ["paddle", "torch"])
+@pytest.mark.parametrize("runtime", ["paddle", "torch", "numpy"])
 def test_text_truncated_at_end_of_text_equals_padded_run(runtime, narrow_model):
-    pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
-    enc = load_model(narrow_model, runtime=runtime, device="cpu")
+    needs(runtime)
+    enc = load_model(narrow_model, runtime=runtime, device="cpu", dtype="float32")
     truncated = enc.encode_texts(TEXTS)
     padded = enc.encode_texts(TEXTS, pad_to_context=True)
     assert cosines(truncated, padded).min() >= MIN_COSINE
@@ -77,18 +82,18 @@ def test_weights_sha256_is_the_file_digest_and_is_cached(narrow_model, tmp_path,
     import hashlib
 
     pytest.importorskip("open_clip")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("PIXSEEK_CACHE_DIR", str(tmp_path))
     enc = load_model(narrow_model, runtime="torch", device="cpu")
     expected = hashlib.sha256((narrow_model / "model_state.pdparams").read_bytes()).hexdigest()
     assert enc.weights_sha256 == expected
-    assert expected in (tmp_path / "pixseek" / "weights-sha256.json").read_text()
+    assert expected in (tmp_path / "weights-sha256.json").read_text()
 
 
 def test_uint8_crops_and_float_pixels_give_the_same_vectors(narrow_model):
     pytest.importorskip("open_clip")
     from indexer.model import transform as preprocess
 
-    enc = load_model(narrow_model, runtime="torch", device="cpu")
+    enc = load_model(narrow_model, runtime="torch", device="cpu", dtype="float32")
     crops = np.stack([preprocess.resize_crop(preprocess.to_rgb(im), 224) for im in images()[:4]])
     pixels = preprocess.normalize(crops, enc.config.preprocess)
     assert cosines(enc.encode_pixels(crops), enc.encode_pixels(pixels)).min() >= MIN_COSINE

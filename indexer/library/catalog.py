@@ -16,11 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc, func, make_url, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, make_url, select, text, update
 from sqlalchemy.orm import Session
 
 from indexer.errors import CatalogError
@@ -30,6 +26,9 @@ from .tables import FILE_STATUSES, Embedding, File, Image, Model, Root
 CATALOG_FILE = "catalog.sqlite"
 URL_FILE = "catalog.url"  # a library whose catalog lives in a database server records its URL here
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the checkout's, or site-packages'
+# The newest revision in migrations/ (tests/test_catalog.py holds it to Alembic's head). A catalog already
+# there opens without importing Alembic, a tenth of a second of every command's start.
+SCHEMA_HEAD = "b3f1c2d4e5a6"
 BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's write lock
 LOCK_RETRIES = 20  # opening a new catalog: immediate lock failures (deadlocks) tried again, ~10 s in all
 
@@ -82,8 +81,10 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None):
     """Return an Alembic config for the packaged migrations, optionally aimed at a database URL."""
+    from alembic.config import Config  # only where a catalog is not at SCHEMA_HEAD (see above)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
@@ -162,6 +163,12 @@ def _upgrade_when_unlocked(engine: Engine) -> None:
 
 
 def _upgrade(engine: Engine) -> None:
+    if _stored_revision(engine) == SCHEMA_HEAD:
+        return  # the usual case, decided without Alembic and without taking the write lock
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     if not _behind(script, current_revision(engine), engine):
@@ -172,7 +179,17 @@ def _upgrade(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
-def _behind(script: ScriptDirectory, revision: str | None, engine: Engine) -> bool:
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision in the catalog's alembic_version table, or None (a new or foreign database)."""
+    with engine.connect() as connection:
+        try:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except exc.DBAPIError:
+            connection.rollback()
+            return None
+
+
+def _behind(script, revision: str | None, engine: Engine) -> bool:
     if revision is not None and revision not in {s.revision for s in script.walk_revisions()}:
         raise CatalogError(
             f"{_where(engine)}: catalog was written by a newer pixseek (revision {revision}); upgrade pixseek"
@@ -186,6 +203,8 @@ def _where(engine: Engine) -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """Return the catalog's Alembic revision, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

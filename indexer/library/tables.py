@@ -116,7 +116,9 @@ class Model(Base):
     name: Mapped[str]
     weights_sha256: Mapped[str] = mapped_column(String(64))
     dim: Mapped[int]
-    runtime: Mapped[str] = mapped_column(String(16))  # the runtime that last wrote with it: paddle, torch
+    runtime: Mapped[str] = mapped_column(String(16))  # the runtime that last wrote with it: numpy, paddle, torch
+    # The weights' precision its vectors were made in (float32, bfloat16, float16); None before it was recorded.
+    precision: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None]  # what `load_model` was given: a registered name or a directory
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ Linear layers ([embed, width]) in Hugging Face.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -45,25 +46,32 @@ _OC_TOP = {
 _OC_PREFIX = {"vision_model": "visual.transformer.resblocks", "text_model": "transformer.resblocks"}
 
 
-def paddle_to_open_clip(state: State) -> State:
-    """Canonical state -> open_clip CLIP state dict (numpy; torch.from_numpy on the result)."""
-    out: State = {}
+def open_clip_layout(state: State) -> dict[str, Callable[[], np.ndarray]]:
+    """open_clip's name -> a function making that tensor from the canonical state, in open_clip's order
+    within each tower: a converter can write one tensor at a time and hold no second copy of the model."""
+    out: dict[str, Callable[[], np.ndarray]] = {}
     for key, value in state.items():
         match = _LAYER.match(key)
         if key == "logit_scale":
-            out[key] = value.reshape(())
+            out[key] = lambda v=value: v.reshape(())
         elif key in _OC_TOP:
-            out[_OC_TOP[key]] = value
+            out[_OC_TOP[key]] = lambda v=value: v
         elif match and match.group(3) in _OC_LAYER:
             name, transpose = _OC_LAYER[match.group(3)]
-            out[f"{_OC_PREFIX[match.group(1)]}.{match.group(2)}.{name}"] = value.T if transpose else value
+            out[f"{_OC_PREFIX[match.group(1)]}.{match.group(2)}.{name}"] = lambda v=value, t=transpose: v.T if t else v
     for tower, prefix in _OC_PREFIX.items():
         for i in _layer_indices(state, tower):
             base = f"{tower}.transformer.layers.{i}.self_attn"
-            qkv = [state[f"{base}.{p}_proj.weight"].T for p in "qkv"]
-            out[f"{prefix}.{i}.attn.in_proj_weight"] = np.concatenate(qkv, axis=0)
-            out[f"{prefix}.{i}.attn.in_proj_bias"] = np.concatenate([state[f"{base}.{p}_proj.bias"] for p in "qkv"])
-    return {k: np.ascontiguousarray(v) for k, v in out.items()}
+            weights = [f"{base}.{p}_proj.weight" for p in "qkv"]
+            biases = [f"{base}.{p}_proj.bias" for p in "qkv"]
+            out[f"{prefix}.{i}.attn.in_proj_weight"] = lambda w=weights: np.concatenate([state[k].T for k in w], axis=0)
+            out[f"{prefix}.{i}.attn.in_proj_bias"] = lambda b=biases: np.concatenate([state[k] for k in b])
+    return out
+
+
+def paddle_to_open_clip(state: State) -> State:
+    """Canonical state -> open_clip CLIP state dict (numpy; torch.from_numpy on the result)."""
+    return {k: np.ascontiguousarray(make()) for k, make in open_clip_layout(state).items()}
 
 
 def open_clip_to_paddle(state: State) -> State:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from numpy.typing import NDArray
 from PIL import Image
 
 from indexer.errors import ModelError
 
 from . import transform
+from .cache import cache_root
 from .checkpoint import weights_file
 from .config import ModelConfig
 from .download import sha256_file
@@ -46,10 +47,10 @@ DTYPES = {
 }
 
 
-def resolve_dtype(dtype: str, device: str, gpu_default: str) -> str:
-    """The framework dtype name for --dtype; 'auto' is float32 on the CPU and `gpu_default` on a GPU."""
+def resolve_dtype(dtype: str, device: str, gpu_default: str, cpu_default: str = "float32") -> str:
+    """The framework dtype name for --dtype; 'auto' is `cpu_default` on the CPU and `gpu_default` on a GPU."""
     if dtype == "auto":
-        return gpu_default if device.startswith("cuda") else "float32"
+        return gpu_default if device.startswith("cuda") else cpu_default
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
     return DTYPES[dtype]
@@ -77,15 +78,52 @@ def text_buckets(ids: TokenIds, context: int) -> dict[int, list[int]]:
 
 
 class Encoder(ABC):
-    """A loaded CLIP model: `encode_images` and `encode_texts` give (n, dim) unit vectors."""
+    """A CLIP model: `encode_images` and `encode_texts` give (n, dim) unit vectors.
+
+    Towers are built when first used, from `weights` (indexer.model.towers): a text query never reads
+    the vision tower's weights, an index run never reads the text tower's.
+    """
 
     runtime: str = ""
+    layout: str = "open_clip"  # the weights layout the runtime builds from (indexer.model.cache.LAYOUTS)
 
-    def __init__(self, name: str, path: Path, config: ModelConfig, device: str, batch_size: int = 32):
-        self.name, self.path, self.config, self.device = name, path, config, device
-        self.batch_size = batch_size
-        self.tokenizer = Tokenizer.from_dir(path)
-        self._weights_sha256: str | None = None
+    @staticmethod
+    def resolve(dtype: str, device: str) -> str:
+        """The weights' precision this runtime uses for --dtype on `device`."""
+        return resolve_dtype(dtype, device, gpu_default="bfloat16")
+
+    @staticmethod
+    def stored(dtype: str) -> str:
+        """The precision its weights are cached in, for a model run in `dtype`."""
+        return dtype
+
+    def __init__(
+        self, name: str, path: Path, config: ModelConfig, weights, device: str, dtype: str, batch_size: int = 32
+    ):
+        self.name, self.path, self.config, self.device, self.dtype = name, path, config, device, dtype
+        self.weights, self.batch_size = weights, batch_size
+        self._towers: dict[str, object] = {}
+        self._lock = threading.Lock()  # the UI's threads may ask for a tower at the same time
+        self._tokenizer: Tokenizer | None = None
+        self._weights_sha256: str | None = weights.source_sha256
+
+    def tower(self, name: str):
+        """The runtime's "text" or "vision" tower, built from its weights on first use."""
+        with self._lock:
+            if name not in self._towers:
+                arrays, dtypes = self.weights.tower(name)
+                self._towers[name] = self._build(name, arrays, dtypes)
+            return self._towers[name]
+
+    @abstractmethod
+    def _build(self, tower: str, arrays: dict[str, np.ndarray], dtypes: dict[str, str]):
+        """The runtime's tower from its weights ({name: array}, {name: stored dtype}) in `layout`."""
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer.from_dir(self.path)
+        return self._tokenizer
 
     @property
     def dim(self) -> int:
@@ -160,6 +198,7 @@ class Encoder(ABC):
             "path": str(self.path),
             "runtime": self.runtime,
             "device": self.device,
+            "dtype": self.dtype,
             "dim": self.dim,
         }
 
@@ -168,7 +207,7 @@ def weights_sha256(path: Path) -> str:
     """sha256 of a weights file, cached in the user cache directory so a 5 GB file is hashed once."""
     stat = path.resolve().stat()
     key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    cache = Path(platformdirs.user_cache_dir("pixseek")) / "weights-sha256.json"
+    cache = cache_root() / "weights-sha256.json"
     try:
         known = json.loads(cache.read_text())
     except (OSError, ValueError):

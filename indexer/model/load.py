@@ -1,21 +1,24 @@
-"""Choose a runtime and device, read the checkpoint, and build the encoder."""
+"""Choose a runtime, device and precision, and make the encoder (its towers are read when first used)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.errors import ModelError, RuntimeUnavailable
 
 from . import registry
-from .checkpoint import read_checkpoint, read_model_config, weights_file
+from .checkpoint import read_model_config, weights_file
 from .config import ModelConfig
 from .encoder import Encoder, resolve_dtype, weights_sha256
+from .hardware import cpu_has_native_bf16, gpu_present
+from .runtimes import numpy as runtimes_numpy
 from .runtimes import paddle as runtimes_paddle
 from .runtimes import torch as runtimes_torch
+from .state import check_state
+from .towers import TowerWeights
 
-RUNTIMES = ("paddle", "torch")
+RUNTIMES = ("paddle", "torch", "numpy")
 
 
 @dataclass(frozen=True)
@@ -37,53 +40,71 @@ def model_ref(name_or_path: str) -> ModelRef:
 
 
 def _runtime_module(runtime: str):
-    return runtimes_paddle if runtime == "paddle" else runtimes_torch
+    return {"paddle": runtimes_paddle, "torch": runtimes_torch, "numpy": runtimes_numpy}[runtime]
 
 
-def choose_runtime(runtime: str, device: str) -> str:
-    """'auto' picks Paddle when installed (and CUDA-capable if a GPU is asked for), else torch."""
+INSTALL = {"paddle": "pixseek[cpu] or pixseek[gpu]", "torch": "pixseek[torch]", "numpy": "pixseek"}
+
+
+def choose_runtime(runtime: str, device: str, config: ModelConfig | None = None) -> str:
+    """'auto': on a GPU, Paddle when it has CUDA, else torch; on the CPU, torch in bfloat16 for a large
+    vision tower where the CPU multiplies bfloat16 natively (twice float32's rate), else numpy (no
+    framework to import: a query answers in about a second)."""
     if runtime in RUNTIMES:
         if not _runtime_module(runtime).available():
-            extra = "cpu] or pixseek[gpu" if runtime == "paddle" else "torch"
-            raise RuntimeUnavailable(runtime, f"install pixseek[{extra}]")
+            raise RuntimeUnavailable(runtime, f"install {INSTALL[runtime]}")
         return runtime
     if runtime != "auto":
         raise ModelError(f"unknown runtime {runtime!r}; choose one of auto, {', '.join(RUNTIMES)}")
-    wants_gpu = device.startswith("cuda")
-    for name in RUNTIMES:
+    if device.startswith("cuda") or (device == "auto" and gpu_runtime()):
+        found = gpu_runtime()
+        if found is None:
+            raise RuntimeUnavailable("auto", f"device {device!r} asked for, but no installed runtime sees a GPU")
+        return found
+    if config is not None and large(config) and runtimes_torch.available() and cpu_has_native_bf16():
+        return "torch"
+    return "numpy"
+
+
+def gpu_runtime() -> str | None:
+    """The runtime that would run on a GPU here (Paddle first), or None."""
+    if not gpu_present():
+        return None
+    for name in ("paddle", "torch"):
         module = _runtime_module(name)
-        if module.available() and (not wants_gpu or module.cuda_available()):
+        if module.available() and module.cuda_available():
             return name
-    raise RuntimeUnavailable("auto", "neither Paddle nor torch is installed; install pixseek[cpu] or pixseek[torch]")
+    return None
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), from /proc/cpuinfo's flags."""
-    try:
-        return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", Path("/proc/cpuinfo").read_text()))
-    except OSError:  # not Linux: assume not
-        return False
+# A vision tower this costly per image (ViT-B/16 and up) pays torch's 2.5 s import back within seconds.
+LARGE_GFLOP = 20.0
+
+
+def large(config: ModelConfig) -> bool:
+    return vision_gflop(config) >= LARGE_GFLOP
+
+
+def vision_gflop(config: ModelConfig) -> float:
+    """GFLOP of one image through the vision tower (matrix products; ViT-g/14: 534)."""
+    v = config.vision
+    tokens = v.grid * v.grid + 1
+    per_token = 4 * v.width * v.width + 2 * v.width * v.mlp + 2 * tokens * v.width
+    return 2 * v.layers * tokens * per_token / 1e9
 
 
 def query_runtime(runtime: str, device: str, dtype: str) -> tuple[str, str]:
-    """(runtime, dtype) to encode queries with. All 'auto' on a CPU with native bfloat16 and torch installed:
-    torch in bfloat16, as bench/query.py measured it faster than float32 for the ViT-g/14 text tower on
-    2 cores with vectors at cosine 0.99997 of float32 (Paddle has no bfloat16 kernels on the CPU)."""
-    if (runtime, dtype) != ("auto", "auto") or device not in ("auto", "cpu"):
+    """(runtime, dtype) to encode queries with: 'auto' on the CPU is numpy, whose start costs no framework
+    import (torch's alone is 2.5 s on 2 cores); where a GPU would run it, that runtime's own choice."""
+    if runtime != "auto" or device not in ("auto", "cpu") or (device == "auto" and gpu_runtime()):
         return runtime, dtype
-    if not _runtime_module("torch").available() or not cpu_has_native_bf16():
-        return runtime, dtype
-    if device == "auto" and any(
-        _runtime_module(r).available() and _runtime_module(r).cuda_available() for r in RUNTIMES
-    ):
-        return runtime, dtype  # a GPU will run it
-    return "torch", "bfloat16"
+    return "numpy", dtype
 
 
 def choose_device(runtime: str, device: str) -> str:
     """'auto' is the first GPU when the runtime sees one, else the CPU."""
     if device == "auto":
-        return "cuda:0" if _runtime_module(runtime).cuda_available() else "cpu"
+        return "cuda:0" if gpu_present() and _runtime_module(runtime).cuda_available() else "cpu"
     if device == "cpu" or device == "cuda" or device.startswith("cuda:"):
         if device.startswith("cuda") and not _runtime_module(runtime).cuda_available():
             raise RuntimeUnavailable(runtime, f"device {device!r} asked for, but this {runtime} build sees no GPU")
@@ -91,20 +112,37 @@ def choose_device(runtime: str, device: str) -> str:
     raise ModelError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
 
 
+def runtime_class(runtime: str) -> type[Encoder]:
+    return {
+        "paddle": runtimes_paddle.PaddleEncoder,
+        "torch": runtimes_torch.TorchEncoder,
+        "numpy": runtimes_numpy.NumpyEncoder,
+    }[runtime]
+
+
 def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
-    """Resolve, validate and load a model (see indexer.load_model)."""
-    resolve_dtype(dtype, "cpu", "float32")  # an unknown dtype fails before a 5 GB read
+    """Resolve and validate a model; its towers are read (from the weights cache) when first used."""
+    resolve_dtype(dtype, "cpu", "float32")  # an unknown dtype fails before anything is read
     name, path = registry.resolve_model(name_or_path)
-    config, state = read_checkpoint(path)
-    return build_encoder(name, path, config, state, runtime=runtime, device=device, dtype=dtype, batch_size=batch_size)
+    config = read_model_config(path)
+    runtime = choose_runtime(runtime, device, config)
+    device = choose_device(runtime, device)
+    cls = runtime_class(runtime)
+    dtype = cls.resolve(dtype, device)
+    source = weights_file(path)
+    weights = TowerWeights.cached(path, source, weights_sha256(source), cls.layout, cls.stored(dtype))
+    return cls(name, path, config, weights, device=device, dtype=dtype, batch_size=batch_size)
 
 
 def build_encoder(name, path, config, state, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
-    """An encoder of the chosen runtime and device over an already loaded canonical state."""
-    runtime = choose_runtime(runtime, device)
+    """An encoder over a canonical state already in memory (random weights), nothing cached."""
+    check_state(state, config, "in-memory state")
+    runtime = choose_runtime(runtime, device, config)
     device = choose_device(runtime, device)
-    cls = runtimes_paddle.PaddleEncoder if runtime == "paddle" else runtimes_torch.TorchEncoder
-    return cls(name, path, config, state, device=device, dtype=dtype, batch_size=batch_size)
+    cls = runtime_class(runtime)
+    dtype = cls.resolve(dtype, device)
+    weights = TowerWeights.in_memory(state, cls.layout, cls.stored(dtype))
+    return cls(name, path, config, weights, device=device, dtype=dtype, batch_size=batch_size)
 
 
 def load_model(
@@ -115,5 +153,6 @@ def load_model(
     dtype: str = "auto",
     batch_size: int = 32,
 ) -> Encoder:
-    """Load a model by registered name or directory on the chosen runtime ('paddle', 'torch', 'auto')."""
+    """Load a model by registered name or directory on the chosen runtime ('paddle', 'torch', 'numpy',
+    'auto'); `dtype` is the weights' precision ('auto': what the runtime and device do best)."""
     return load_encoder(str(name_or_path), runtime=runtime, device=device, dtype=dtype, batch_size=batch_size)

@@ -115,7 +115,7 @@ def index(
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
-    summary.decoded_on = dict(run.decoded_on)
+    summary.decoded_on, summary.warnings = dict(run.decoded_on), run.warnings
     _finish_run(run.db, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
     return summary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import Counter
@@ -63,6 +64,7 @@ class IndexSummary:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
     stages: dict[str, float] = field(default_factory=dict)  # seconds the main process spent per stage
     decoded_on: dict[str, int] = field(default_factory=dict)  # GPU path: images decoded on "gpu" / "cpu"
+    warnings: list[str] = field(default_factory=list)  # what the user should know about this run
 
     def as_dict(self) -> dict:
         return {
@@ -70,6 +72,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
             "decoded_on": self.decoded_on,
+            "warnings": self.warnings,
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
         }
 
@@ -94,8 +97,12 @@ class IndexRun:
         self.key = model_key(ref.name, ref.weights_sha256)  # the folder of this model's index under vectors/
         self.db = open_catalog(library)
         with session(self.db, write=True) as s:
-            self.model_id = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source).id
+            model = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source)
+            self.model_id, self.precision = model.id, model.precision
             s.commit()
+        if settings.dtype == "auto" and self.precision:  # a library keeps the precision it was indexed in
+            self.settings = dataclasses.replace(settings, dtype=self.precision)
+        self.warnings: list[str] = []
         self.run_id = _start_run(self.db, self.model_id)
         self.encoder: Encoder | None = None
         self.pending: list[Outcome] = []
@@ -140,8 +147,15 @@ class IndexRun:
             batch_size=given_batch_size(s.batch_size),
         )
         rearm()
+        dtype = self.encoder.dtype
+        if self.precision and dtype != self.precision:
+            self.warnings.append(
+                f"this library's vectors were made with {self.precision} weights; this run adds {dtype} ones "
+                f"(within cosine 0.999 of them); leave out --dtype to keep {self.precision}"
+            )
         with session(self.db, write=True) as tx:
-            tx.get(Model, self.model_id).runtime = self.encoder.runtime
+            model = tx.get(Model, self.model_id)
+            model.runtime, model.precision = self.encoder.runtime, model.precision or dtype
             tx.commit()
 
     def write(self, root_ids: dict[str, int], items: list[tuple[Outcome, np.ndarray | None]]) -> None:

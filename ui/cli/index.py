@@ -131,11 +131,13 @@ def index_command(
                 bar.stop()
     for path, reason in summary.failures:
         typer.echo(f"skipping {path}: {reason}", err=True)
+    for note in summary.warnings:
+        typer.echo(f"warning: {note}", err=True)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         counts = ", ".join(
-            f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds", "stages")
+            f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds", "stages", "warnings")
         )
         typer.echo(f"{counts} in {summary.seconds:.1f} s")
     if strict and summary.failed:

@@ -13,7 +13,18 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from indexer import ModelNotDownloaded, PixseekError, UnknownModel
-from indexer.model import REGISTRY, Tokenizer, download_model, model_path, read_checkpoint, resolve_model, weights_file
+from indexer.model import (
+    REGISTRY,
+    Tokenizer,
+    cache_entries,
+    describe_model,
+    download_model,
+    model_path,
+    read_checkpoint,
+    remove_cache,
+    weights_file,
+    weights_sha256,
+)
 
 from .options import JsonFlag
 from .report import err, reported
@@ -47,41 +58,40 @@ def list_models(as_json: JsonFlag = False) -> None:
 def info(
     model: Annotated[str, typer.Argument(help="A model name or a model directory.")], as_json: JsonFlag = False
 ) -> None:
-    """Validate a model directory and show its architecture, size and files."""
+    """Validate a model (its weights go into the cache once) and show its architecture, cost and precision."""
     with reported():
-        name, path = resolve_model(model)
-        config, state = read_checkpoint(path)
-    v, t = config.vision, config.text
-    summary = {
-        "name": name,
-        "path": str(path),
-        "weights": weights_file(path).name,
-        "dim": config.embed_dim,
-        "parameters": int(sum(a.size for a in state.values())),
-        "vision": {
-            "width": v.width,
-            "layers": v.layers,
-            "heads": v.heads,
-            "mlp": v.mlp,
-            "patch": v.patch,
-            "image_size": v.image_size,
-            "act": v.act,
-        },
-        "text": {
-            "width": t.width,
-            "layers": t.layers,
-            "heads": t.heads,
-            "mlp": t.mlp,
-            "context": t.context,
-            "vocab": t.vocab,
-            "act": t.act,
-        },
-    }
+        summary = describe_model(model)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     for key, value in summary.items():
-        typer.echo(f"{key:>10}: {value}")
+        if key == "cache":
+            value = ", ".join(f"{e['layout']} {e['dtype']} ({e['bytes'] / 2**30:.2f} GiB)" for e in value) or "-"
+        typer.echo(f"{key:>22}: {value}")
+
+
+@models_app.command("cache")
+def cache_command(
+    remove: Annotated[
+        str | None, typer.Option("--remove", help="Delete this entry (a folder listed here), or 'all'.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the converted weights cache (one entry per model, layout and precision), or remove from it."""
+    with reported():
+        if remove is not None:
+            for path in remove_cache(None if remove == "all" else remove):
+                typer.echo(f"removed {path}")
+            return
+        entries = cache_entries()
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
+    table = Table("source", "layout", "precision", "GiB", "built", "folder")
+    for e in entries:
+        table.add_row(e["source"], e["layout"], e["dtype"], f"{e['bytes'] / 2**30:.2f}", e["built"], e["path"])
+    Console().print(table)
+    typer.echo(f"{len(entries)} entries, {sum(e['bytes'] for e in entries) / 2**30:.2f} GiB")
 
 
 def _progress_bar() -> Progress:
@@ -133,6 +143,7 @@ def _install(staging: Path, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
+    describe_model(str(target))  # converts the weights into the cache now, not at the first search
 
 
 @models_app.command("remove")
@@ -144,5 +155,9 @@ def remove(name: Annotated[str, typer.Argument(help="A downloaded model name.")]
         path = model_path(name)
         if not path.is_dir():
             raise ModelNotDownloaded(name, str(path))
+    sha = weights_sha256(weights_file(path)) if (path / "config.json").is_file() else None
     shutil.rmtree(path)
     typer.echo(f"removed {path}")
+    for entry in [e["path"] for e in cache_entries() if e["source_sha256"] == sha]:
+        remove_cache(entry)
+        typer.echo(f"removed {entry}")

@@ -18,6 +18,7 @@ from indexer.errors import RuntimeUnavailable
 
 from ..config import ModelConfig, to_paddlenlp_dict
 from ..encoder import Encoder, installed, resolve_dtype
+from ..hardware import cpu_threads
 from ..tokenizer import TokenIds
 from ..transform import Pixels
 
@@ -58,47 +59,55 @@ def cuda_available() -> bool:
     return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
 
 
-def cpu_threads() -> int:
-    """OMP_NUM_THREADS when set, else the cores this process may run on."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else len(os.sched_getaffinity(0))
-
-
 def _paddle_device(device: str) -> str:
     return "gpu:" + (device.split(":")[1] if ":" in device else "0") if device.startswith("cuda") else "cpu"
 
 
 class PaddleEncoder(Encoder):
     runtime = "paddle"
+    layout = "paddle"
 
-    def __init__(
-        self,
-        name: str,
-        path: Path,
-        config: ModelConfig,
-        state: dict[str, np.ndarray],
-        device: str,
-        dtype: str,
-        batch_size: int,
-    ):
-        paddle, clip_config, clip_model, no_init_weights = import_paddle()
-        super().__init__(name, path, config, device, batch_size)
+    @staticmethod
+    def resolve(dtype: str, device: str) -> str:
+        return resolve_dtype(dtype, device, gpu_default="float16")
+
+    @staticmethod
+    def stored(dtype: str) -> str:
+        return "float32" if dtype == "bfloat16" else dtype  # cast after loading: numpy has no bfloat16
+
+    def __init__(self, name: str, path: Path, config: ModelConfig, weights, device: str, dtype: str, batch_size: int):
+        paddle, _, _, _ = import_paddle()
+        super().__init__(name, path, config, weights, device, dtype, batch_size)
         self._paddle = paddle
         paddle.set_device(_paddle_device(device))
         if device == "cpu":
             # Paddle's CPU kernels use one thread unless told otherwise: twice as slow on 2 cores.
             paddle.base.core.set_num_threads(cpu_threads())
-        dtype = resolve_dtype(dtype, device, gpu_default="float16")
-        self.dtype = dtype
-        fields = {k: v for k, v in to_paddlenlp_dict(config).items() if k not in ("architectures", "model_type")}
-        # Skip the random initialisation of ~1.4B parameters that set_state_dict overwrites anyway.
+
+    def _build(self, tower: str, arrays: dict, dtypes: dict):
+        """PaddleNLP's text or vision model with its projection, holding only that tower's weights."""
+        paddle, _, _, no_init_weights = import_paddle()
+        from paddlenlp.transformers import (
+            CLIPTextConfig,
+            CLIPTextModelWithProjection,
+            CLIPVisionConfig,
+            CLIPVisionModelWithProjection,
+        )
+
+        fields = to_paddlenlp_dict(self.config)
+        cfg, cls = (CLIPTextConfig, CLIPTextModelWithProjection)
+        if tower == "vision":
+            cfg, cls = (CLIPVisionConfig, CLIPVisionModelWithProjection)
+        # Skip the random initialisation that set_state_dict overwrites anyway.
         with no_init_weights(), paddle.LazyGuard():
-            model = clip_model(clip_config(**fields))
-        model.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})
+            model = cls(cfg(**fields[f"{tower}_config"], projection_dim=self.config.embed_dim))
+        if self.stored(self.dtype) == "float16":
+            model.to(dtype="float16")  # the cached weights are float16: the parameters take them as they are
+        model.set_state_dict({k: paddle.to_tensor(np.asarray(v)) for k, v in arrays.items()})
         model.eval()
-        if dtype != "float32":
-            model.to(dtype=dtype)
-        self.model = model
+        if self.dtype == "bfloat16":
+            model.to(dtype="bfloat16")
+        return model
 
     def _eager(self):
         """paddle, in eager (dygraph) mode in this thread: the mode is thread-local, and a thread that
@@ -108,16 +117,14 @@ class PaddleEncoder(Encoder):
         return self._paddle
 
     def _vision(self, pixels: Pixels) -> np.ndarray:
+        model = self.tower("vision")
         paddle = self._eager()
         with paddle.no_grad():
             x = paddle.to_tensor(pixels).cast(self.dtype)
-            return self.model.get_image_features(pixel_values=x).cast("float32").numpy()
+            return model(pixel_values=x, return_dict=True).image_embeds.cast("float32").numpy()
 
     def _text(self, ids: TokenIds) -> np.ndarray:
+        model = self.tower("text")
         paddle = self._eager()
         with paddle.no_grad():
-            feats = self.model.get_text_features(input_ids=paddle.to_tensor(ids))
-            return feats.cast("float32").numpy()
-
-    def describe(self) -> dict:
-        return {**super().describe(), "dtype": self.dtype}
+            return model(input_ids=paddle.to_tensor(ids), return_dict=True).text_embeds.cast("float32").numpy()

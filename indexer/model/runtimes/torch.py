@@ -15,6 +15,7 @@ from indexer.errors import BadModelFile, RuntimeUnavailable
 from ..config import ModelConfig
 from ..convert import paddle_to_open_clip
 from ..encoder import Encoder, installed, resolve_dtype
+from ..hardware import cpu_precision
 from ..tokenizer import TokenIds
 from ..transform import Crops, Pixels
 
@@ -57,19 +58,55 @@ def open_clip_cfg(config: ModelConfig) -> dict:
     }
 
 
-def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bool = True):
-    """An open_clip CLIP (fp32, CPU, eval) holding the canonical `state`; no random init is run.
+TEXT_MODULES = ("token_embedding", "transformer", "ln_final")  # open_clip CLIP's text tower (+ two parameters)
 
-    `fused`: attention through F.scaled_dot_product_attention (indexer.model.runtimes.fusion) instead of
-    nn.MultiheadAttention; same weights, same function."""
+
+def skeleton(config: ModelConfig):
+    """open_clip's CLIP on the meta device: the architecture, no memory, no random init."""
     import torch
     from open_clip.model import CLIP
 
     with torch.device("meta"):
-        model = CLIP(**open_clip_cfg(config))
+        return CLIP(**open_clip_cfg(config)).eval()
+
+
+def tensors(arrays: dict, dtypes: dict, device: str) -> dict:
+    """torch tensors over the (memory-mapped) arrays, on `device`: no copy on the CPU."""
+    import torch
+
+    out = {}
+    for name, array in arrays.items():
+        t = torch.from_numpy(np.asarray(array))
+        out[name] = (t.view(torch.bfloat16) if dtypes[name] == "BF16" else t).to(device)
+    return out
+
+
+def load_tower(model, config: ModelConfig, tower: str, weights: dict, fused: bool = True) -> None:
+    """Put one tower's weights into the skeleton (assigned, not copied), with fused attention."""
+    import torch
+
+    model.load_state_dict(weights, strict=False, assign=True)
+    if tower == "text":  # the causal mask is a non-persistent buffer: make it off the meta device
+        model.attn_mask = torch.full(
+            (config.text.context,) * 2, float("-inf"), device=weights["ln_final.weight"].device
+        )
+        model.attn_mask.triu_(1)
+    if fused:
+        from .fusion import fuse_attention
+
+        fuse_attention(model.visual.transformer if tower == "vision" else model.transformer)
+
+
+def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bool = True):
+    """An open_clip CLIP (fp32, CPU, eval) holding the canonical `state` in both towers.
+
+    `fused`: attention through F.scaled_dot_product_attention (indexer.model.runtimes.fusion) instead of
+    nn.MultiheadAttention; same weights, same function."""
+    import torch
+
+    model = skeleton(config)
     weights = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in paddle_to_open_clip(state).items()}
     model.load_state_dict(weights, strict=True, assign=True)
-    # The causal mask is a non-persistent buffer: rebuild it off the meta device.
     model.attn_mask = torch.full((config.text.context,) * 2, float("-inf")).triu_(1)
     if fused:
         from .fusion import fuse_attention
@@ -81,39 +118,40 @@ def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bo
 
 class TorchEncoder(Encoder):
     runtime = "torch"
+    layout = "open_clip"
 
-    def __init__(
-        self,
-        name: str,
-        path: Path,
-        config: ModelConfig,
-        state: dict[str, np.ndarray],
-        device: str,
-        dtype: str,
-        batch_size: int,
-    ):
+    @staticmethod
+    def resolve(dtype: str, device: str) -> str:
+        """bfloat16 on GPUs, and on CPUs that multiply it natively; float32 on other CPUs."""
+        return resolve_dtype(dtype, device, gpu_default="bfloat16", cpu_default=cpu_precision())
+
+    def __init__(self, name: str, path: Path, config: ModelConfig, weights, device: str, dtype: str, batch_size: int):
         if not available():
             raise RuntimeUnavailable("torch", "install pixseek[torch] (torch, torchvision, open-clip-torch)")
         import torch
 
-        super().__init__(name, path, config, device, batch_size)
+        super().__init__(name, path, config, weights, device, dtype, batch_size)
         self._torch = torch
-        dtype = resolve_dtype(dtype, device, gpu_default="bfloat16")
-        self.dtype = dtype
-        self.model = build_open_clip(config, state).to(device=device, dtype=getattr(torch, dtype))
-        # GELU in the matmul epilogue: on an H100 943.9 vs 888.2 images/s, min cosine vs fp32 0.999962
-        if device.startswith("cuda"):
-            from .fusion import fuse_mlp
-
-            fuse_mlp(self.model.visual.transformer)
-            fuse_mlp(self.model.transformer)
+        self.model = skeleton(config)
         self._scale = self._shift = None
 
-    def _vision(self, pixels: Pixels) -> np.ndarray:
+    def _build(self, tower: str, arrays: dict, dtypes: dict):
         torch = self._torch
+        weights = {k: v.to(getattr(torch, self.dtype)) for k, v in tensors(arrays, dtypes, self.device).items()}
+        load_tower(self.model, self.config, tower, weights)
+        part = self.model.visual.transformer if tower == "vision" else self.model.transformer
+        # GELU in the matmul epilogue: on an H100 943.9 vs 888.2 images/s, min cosine vs fp32 0.999962
+        if self.device.startswith("cuda"):
+            from .fusion import fuse_mlp
+
+            fuse_mlp(part)
+        return self.model.visual if tower == "vision" else self.model
+
+    def _vision(self, pixels: Pixels) -> np.ndarray:
+        torch, visual = self._torch, self.tower("vision")
         with torch.inference_mode():
-            x = torch.from_numpy(pixels).to(self.device, dtype=self.model.visual.conv1.weight.dtype)
-            return self.model.encode_image(x).float().cpu().numpy()
+            x = torch.from_numpy(pixels).to(self.device, dtype=visual.conv1.weight.dtype)
+            return visual(x).float().cpu().numpy()
 
     def _vision_crops(self, crops: Crops) -> np.ndarray:
         """Copy uint8 (4x fewer bytes than float32) and normalise on the device."""
@@ -123,16 +161,16 @@ class TorchEncoder(Encoder):
 
     def vision_tensor(self, crops):
         """Unnormalised float32 (n, dim) features of uint8 (n, S, S, 3) crops already on the device."""
-        torch, pre = self._torch, self.config.preprocess
+        torch, pre, visual = self._torch, self.config.preprocess, self.tower("vision")
         if self._scale is None:  # x / 255 then (x - mean) / std as one multiply-add
             mean, std = (torch.tensor(v, dtype=torch.float32, device=self.device) * 255 for v in (pre.mean, pre.std))
             self._scale, self._shift = (1 / std).view(1, 3, 1, 1), (-mean / std).view(1, 3, 1, 1)
         x = torch.addcmul(self._shift, crops.permute(0, 3, 1, 2).float(), self._scale)
-        return self.model.encode_image(x.to(self.model.visual.conv1.weight.dtype)).float()
+        return visual(x.to(visual.conv1.weight.dtype)).float()
 
     def _text(self, ids: TokenIds) -> np.ndarray:
         """open_clip's encode_text, on the ids' own length instead of the full context."""
-        torch, m = self._torch, self.model
+        torch, m = self._torch, self.tower("text")
         length = ids.shape[1]
         with torch.inference_mode():
             tokens = torch.from_numpy(ids).to(self.device)
@@ -141,6 +179,3 @@ class TorchEncoder(Encoder):
             x = m.ln_final(x)
             x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
             return (x @ m.text_projection).float().cpu().numpy()
-
-    def describe(self) -> dict:
-        return {**super().describe(), "dtype": self.dtype}

@@ -1,0 +1,93 @@
+"""Cold start of the full-size model on this machine: the first cache build, `pixseek index` of a few
+images and cold `pixseek search` runs (process start to printed results), each with wall time and peak RSS.
+
+    python bench/cold_start.py                    # ViT-g/14, random weights written in the release format
+    python bench/cold_start.py --arch vit-g-14 --dir /data/bench --keep
+
+The model directory holds seeded random weights in the PaddleNLP release's own format (fp32
+model_state.pdparams, 5.47 GB for ViT-g/14). Every command runs as its own process (`python -m ui.cli`),
+with the weights cache in the work folder; the page cache is warm unless it says "dropped". As root,
+one more search runs after dropping the page cache (a reboot-like cold disk). Writes
+bench/results/cold_start-<arch>-cpu.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import emit, machine
+from PIL import Image
+
+from indexer.model import architecture, cpu_precision, random_state, write_model_dir
+
+
+def run(args: list[str], env: dict) -> dict:
+    """Run `pixseek ARGS` as a child; its wall seconds, peak RSS (GB, itself and its waited children), status."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "ui.cli", *args], env=env, stdout=subprocess.PIPE)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    result = {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3)}
+    if child.returncode:
+        raise SystemExit(f"pixseek {' '.join(args)} exited {child.returncode}: {out.decode()[-500:]}")
+    return result
+
+
+def drop_page_cache() -> bool:
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def make_model(arch: str, folder: Path) -> dict:
+    if not (folder / "config.json").is_file():
+        start = time.perf_counter()
+        config = architecture(arch)
+        write_model_dir(folder, config, random_state(config, seed=0))
+        print(f"wrote {folder} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return {"weights_bytes": (folder / "model_state.pdparams").stat().st_size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="vit-g-14")
+    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (model, cache, library)")
+    parser.add_argument("--searches", type=int, default=3)
+    args = parser.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="pixseek-cold-"))
+    work.mkdir(parents=True, exist_ok=True)
+    model, library, photos = work / args.arch, work / "library", work / "photos"
+    env = {**os.environ, "PIXSEEK_CACHE_DIR": str(work / "cache"), "PIXSEEK_LIBRARY": str(library)}
+    try:
+        result = {"arch": args.arch, "machine": machine(None), "cpu_precision": cpu_precision()}
+        result |= make_model(args.arch, model)
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        result["cache_build"] = run(["models", "info", str(model), "--json"], env)
+        photos.mkdir(exist_ok=True)
+        for i, colour in enumerate(("red", "blue")):
+            Image.new("RGB", (640, 480), colour).save(photos / f"{i}.jpg")
+        shutil.rmtree(library, ignore_errors=True)
+        result["index_2_images"] = run(["index", str(photos), "-m", str(model), "--json"], env)
+        result["search"] = [run(["search", "a red photo", "-k", "2"], env) for _ in range(args.searches)]
+        if drop_page_cache():
+            result["search_after_page_cache_dropped"] = run(["search", "a red photo", "-k", "2"], env)
+        emit(f"cold_start-{args.arch}-cpu", result)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""What `pixseek models info` and `models cache` report: a model's architecture, cost, the precision
+and runtime this machine would use, and the weights cache's entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import cache
+from .checkpoint import read_model_config, weights_file
+from .encoder import weights_sha256
+from .hardware import cpu_has_native_bf16, cpu_precision
+from .load import choose_runtime, load_encoder, query_runtime, runtime_class, vision_gflop
+from .registry import resolve_model
+from .state import state_shapes
+
+
+def describe_model(name_or_path: str) -> dict:
+    """Validate a model (its checkpoint is read once, into the weights cache) and describe it."""
+    name, path = resolve_model(name_or_path)
+    config = read_model_config(path)
+    encoder = load_encoder(str(path), runtime="auto", device="cpu", dtype="auto", batch_size=1)
+    for tower in cache.TOWERS:
+        encoder.weights.tower(tower)  # builds the entry (and validates the checkpoint) unless it is trusted
+    source = weights_file(path)
+    sha = weights_sha256(source)
+    v, t = config.vision, config.text
+    index_runtime, query = choose_runtime("auto", "cpu", config), query_runtime("auto", "cpu", "auto")[0]
+    return {
+        "name": name,
+        "path": str(path),
+        "weights": source.name,
+        "weights_sha256": sha,
+        "dim": config.embed_dim,
+        "parameters": int(sum(np.prod(s) for s in state_shapes(config).values())),
+        "vision_gflop_per_image": round(vision_gflop(config), 2),
+        "vision": {
+            "width": v.width,
+            "layers": v.layers,
+            "heads": v.heads,
+            "mlp": v.mlp,
+            "patch": v.patch,
+            "image_size": v.image_size,
+            "act": v.act,
+        },
+        "text": {
+            "width": t.width,
+            "layers": t.layers,
+            "heads": t.heads,
+            "mlp": t.mlp,
+            "context": t.context,
+            "vocab": t.vocab,
+            "act": t.act,
+        },
+        "cpu": {
+            "native_bfloat16": cpu_has_native_bf16(),
+            "precision": cpu_precision(),
+            "index_with": f"{index_runtime} {runtime_class(index_runtime).resolve('auto', 'cpu')}",
+            "query_with": f"{query} {runtime_class(query).resolve('auto', 'cpu')}",
+        },
+        "cache": [e for e in cache.entries() if e["source_sha256"] == sha],
+    }
+
+
+def cache_entries() -> list[dict]:
+    """Every weights cache entry (source, layout, precision, bytes, folder)."""
+    return cache.entries()
+
+
+def remove_cache(entry: str | Path | None = None) -> list[str]:
+    """Remove one entry (a folder from cache_entries), or all of them; returns the folders removed."""
+    chosen = [e["path"] for e in cache.entries() if entry is None or Path(e["path"]) == Path(entry)]
+    if entry is not None and not chosen:
+        cache.remove(entry)  # raises the error that says it is not an entry
+    for path in chosen:
+        cache.remove(path)
+    return chosen
