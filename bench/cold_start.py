@@ -25,7 +25,7 @@ from pathlib import Path
 from common import emit, machine
 from PIL import Image
 
-from indexer.model import architecture, cpu_precision, random_state, write_model_dir
+from indexer.model import cpu_precision
 
 
 def run(args: list[str], env: dict) -> dict:
@@ -51,10 +51,15 @@ def drop_page_cache() -> bool:
 
 
 def make_model(arch: str, folder: Path) -> dict:
+    """Seeded random weights in the release format, written by a child process: this one stays small, so
+    the children it starts later do not begin life with its memory (fork copies the RSS it counts)."""
     if not (folder / "config.json").is_file():
         start = time.perf_counter()
-        config = architecture(arch)
-        write_model_dir(folder, config, random_state(config, seed=0))
+        code = (
+            "import sys; from indexer.model import architecture, random_state, write_model_dir; "
+            "c = architecture(sys.argv[1]); write_model_dir(sys.argv[2], c, random_state(c, seed=0))"
+        )
+        subprocess.run([sys.executable, "-c", code, arch, str(folder)], check=True)
         print(f"wrote {folder} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return {"weights_bytes": (folder / "model_state.pdparams").stat().st_size}
 

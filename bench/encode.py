@@ -1,12 +1,15 @@
 """Images/s and texts/s of a model on a runtime, device, dtype and batch size.
 
+    python bench/encode.py --arch vit-g-14 --device cpu --batch-size 8 --images 16 --texts 8   # auto runtime
     python bench/encode.py --arch vit-g-14 --runtime paddle --device cpu --images 4 --texts 8
     python bench/encode.py --arch vit-g-14 --runtime torch --device cuda --dtype bf16 --batch-size 64 \
         --images 2048 --timm --card "NVIDIA H100 80GB HBM3"
 
 Random uint8 pixels go through the encoder's normalisation and vision tower (no JPEG decoding: that
-is the indexer benchmark's job); texts are 5-word queries run EOT-truncated. With --timm, timm's
-vit_giant_patch14_clip_224 runs on the same inputs, dtype and batch size in the same process.
+is the indexer benchmark's job); texts are 5-word queries run EOT-truncated. Also printed: the GFLOP/s
+of one matrix product in the runtime's arithmetic on this machine, and the share of it the encoder
+reaches. With --timm, timm's vit_giant_patch14_clip_224 runs on the same inputs, dtype and batch size
+in the same process.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import time
 
 import numpy as np
 from common import emit, machine, random_encoder, slug
+
+from indexer.model import vision_gflop
 
 WORDS = "red green blue circle square star dog beach sunset small large on a the at top".split()
 
@@ -47,15 +52,37 @@ def bench_encoder(enc, n_images: int, n_texts: int, size: int) -> dict:
     }
 
 
-def fp32_agreement(enc, size: int) -> float:
-    """Min cosine between this dtype's image vectors and the same model's fp32 ones (torch runtime)."""
-    import torch
+def fp32_agreement(enc, arch: str, size: int) -> float:
+    """Min cosine between this precision's image vectors and the same weights' float32 ones."""
+    low_pixels = np.random.default_rng(1).integers(0, 256, (8, size, size, 3), dtype=np.uint8)
+    full = random_encoder(arch, enc.runtime, enc.device, "float32", enc.batch_size)
+    return float((enc.encode_pixels(low_pixels) * full.encode_pixels(low_pixels)).sum(axis=1).min())
 
-    pixels = np.random.default_rng(1).integers(0, 256, (16, size, size, 3), dtype=np.uint8)
-    low = enc.encode_pixels(pixels)
-    enc.model.to(dtype=torch.float32)
-    high = enc.encode_pixels(pixels)
-    return float((low * high).sum(axis=1).min())
+
+def gemm_rate(runtime: str, dtype: str, device: str) -> float:
+    """GFLOP/s of one matrix product at ViT-g/14's MLP shape (2048 x 1408 @ 1408 x 6144) in the runtime's
+    arithmetic: numpy float32 (it widens bfloat16 weights), torch and Paddle in their dtype."""
+    m, k, n = 2048, 1408, 6144
+    a, b = (np.random.default_rng(2).standard_normal(s, dtype=np.float32) for s in ((m, k), (k, n)))
+    if runtime == "torch":
+        import torch
+
+        a, b = (torch.from_numpy(x).to(device=device, dtype=getattr(torch, dtype)) for x in (a, b))
+        sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    elif runtime == "paddle":
+        import paddle
+
+        a, b, sync = paddle.to_tensor(a), paddle.to_tensor(b), (lambda: None)
+    else:
+        sync = lambda: None  # noqa: E731
+    product = (lambda: paddle.matmul(a, b)) if runtime == "paddle" else (lambda: a @ b)
+    product()
+    sync()
+    start, reps = time.perf_counter(), 5
+    for _ in range(reps):
+        product()
+    sync()
+    return 2 * m * k * n * reps / (time.perf_counter() - start) / 1e9
 
 
 def bench_timm(n_images: int, batch: int, dtype: str, device: str) -> float:
@@ -88,7 +115,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=256)
     parser.add_argument("--timm", action="store_true", help="also run timm's vit_giant_patch14_clip_224")
     parser.add_argument("--card", default=None, help="accelerator name for the results file")
-    parser.add_argument("--check-fp32", action="store_true", help="torch runtime: cosine vs fp32 vectors")
+    parser.add_argument("--check-fp32", action="store_true", help="cosine of the vectors vs float32 weights'")
     args = parser.parse_args()
     enc = random_encoder(args.arch, args.runtime, args.device, args.dtype, args.batch_size)
     result = {
@@ -100,8 +127,14 @@ def main() -> None:
         "machine": machine(args.card),
         **bench_encoder(enc, args.images, args.texts, enc.config.vision.image_size),
     }
-    if args.check_fp32 and enc.runtime == "torch":
-        result["min_cosine_vs_fp32"] = round(fp32_agreement(enc, enc.config.vision.image_size), 6)
+    arithmetic = "float32" if enc.runtime == "numpy" else enc.dtype
+    gflop = vision_gflop(enc.config)
+    result["vision_gflop_per_image"] = round(gflop, 1)
+    result["gemm_gflop_per_s"] = round(gemm_rate(enc.runtime, arithmetic, enc.device), 1)
+    result["encode_gflop_per_s"] = round(result["images_per_s"] * gflop, 1)
+    result["encode_share_of_gemm"] = round(result["encode_gflop_per_s"] / result["gemm_gflop_per_s"], 3)
+    if args.check_fp32 and enc.dtype != "float32":
+        result["min_cosine_vs_fp32"] = round(fp32_agreement(enc, args.arch, enc.config.vision.image_size), 6)
     if args.timm:
         del enc
         result["timm_vit_giant_patch14_clip_224_images_per_s"] = round(

@@ -127,8 +127,9 @@ def test_a_catalog_made_by_the_first_revision_upgrades_with_its_data_intact(tmp_
         assert catalog.current_revision(engine) == HEAD
         assert "runs" in inspect(engine).get_table_names()
         after = dump(library / "catalog.sqlite", tables)
-        assert [row[-1] for row in after["models"]] == [None]  # a later revision adds models.source
-        after["models"] = [row[:-1] for row in after["models"]]
+        # later revisions add models.source and models.precision
+        assert [row[-2:] for row in after["models"]] == [(None, None)]
+        after["models"] = [row[:-2] for row in after["models"]]
         assert {row[-2:] for row in after["files"]} == {(None, None)}  # a later revision adds caption, sample_meta
         after["files"] = [row[:-2] for row in after["files"]]
         assert after == before

@@ -81,9 +81,10 @@ def imports(path: Path) -> list[tuple[int, str]]:
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([node.module] if node.module else []))
+            inside = here == base or here.startswith(base + ".")  # a package's own modules import its submodules
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
-                is_module = sub in MODULES and alias.name not in front_names(base)
+                is_module = sub in MODULES and (inside or alias.name not in front_names(base))
                 found.append((node.lineno, sub if is_module else base))
     return found
 

@@ -29,7 +29,7 @@ def test_relevant_results_reach_precision_0_85_and_recall_0_80_over_queries_of_5
     lib, samples = library
     qs = relevance_queries(samples)
     counts = [sum(mask) for _, mask in qs]
-    searcher = Searcher(lib, runtime="paddle", device="cpu")
+    searcher = Searcher(lib)
     relevant = evaluate(searcher, qs, k=RELEVANCE_SIZE, relevant=True)
     top10, top200 = evaluate(searcher, qs, k=10), evaluate(searcher, qs, k=200)
     print(
@@ -43,7 +43,7 @@ def test_relevant_results_reach_precision_0_85_and_recall_0_80_over_queries_of_5
 
 def test_a_negative_term_pushes_down_the_images_it_names(library):
     lib, samples = library
-    searcher = Searcher(lib, runtime="paddle", device="cpu")
+    searcher = Searcher(lib)
     red_circles = {i for i, s in enumerate(samples) if any(x.colour == "red" and x.kind == "circle" for x in s.shapes)}
     on_blue = {i for i in red_circles if samples[i].background == "blue"}
 

@@ -4,12 +4,12 @@ runtime uses, as safetensors files that are memory-mapped instead of read.
 The release's `model_state.pdparams` (a 5.5 GB fp32 pickle for ViT-g/14) stays the source of truth: it
 is read once, by the safe unpickler, to build an entry, and never again while the entry is good.
 
-    <cache>/models/<source sha256[:32]>-<layout>-<dtype>/
+    <cache>/models/<source sha256[:32]>-<config digest>-<layout>-<dtype>/
         text.safetensors      the text tower (token and position embeddings, blocks, final norm, projection)
         vision.safetensors    the vision tower
         manifest.json         source path, size and sha256; per file its size, sha256 and the stat it had
 
-An entry is keyed by the source file's sha256 (a changed source makes a new entry) and checked on
+An entry is keyed by the source file's sha256 and the config (a changed source makes a new entry) and checked on
 every open: a file whose size differs from the manifest's is refused at once; one whose stat changed
 since it was written or last checked is hashed again. A file that fails either check is never used:
 the entry is rebuilt. Builders take a lock, write into a temporary folder and rename it into place.
@@ -25,6 +25,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from indexer.errors import BadModelFile
 
 from . import tensorfile
 from .checkpoint import read_checkpoint
+from .config import ModelConfig
 from .convert import State, open_clip_layout
 
 FORMAT = 1
@@ -50,8 +52,21 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("pixseek"))
 
 
-def entry_dir(source_sha256: str, layout: str, dtype: str) -> Path:
-    return cache_root() / "models" / f"{source_sha256[:32]}-{layout}-{dtype}"
+@dataclass(frozen=True)
+class Key:
+    """One entry: a model's weights (by the source file's sha256) under one config, layout and precision."""
+
+    model_dir: Path
+    source: Path  # the weights file the entry is converted from
+    source_sha256: str
+    config: ModelConfig  # the conversion is validated against it: another config is another entry
+    layout: str
+    dtype: str
+
+    @property
+    def path(self) -> Path:
+        digest = hashlib.sha256(json.dumps(asdict(self.config), sort_keys=True).encode()).hexdigest()[:8]
+        return cache_root() / "models" / f"{self.source_sha256[:32]}-{digest}-{self.layout}-{self.dtype}"
 
 
 def tower_of(name: str) -> str | None:
@@ -119,23 +134,25 @@ def _write_tower(path: Path, makers: dict[str, Callable[[], np.ndarray]], dtype:
     return {"bytes": size, "sha256": _sha256(path), "stamp": _stamp(path)}
 
 
-def build(model_dir: Path, source: Path, source_sha256: str, layout: str, dtype: str) -> Path:
+def build(key: Key) -> Path:
     """Read the checkpoint once and write both towers of one entry; returns the entry folder."""
-    entry = entry_dir(source_sha256, layout, dtype)
+    entry = key.path
     tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        _, state = read_checkpoint(model_dir)
-        makers = layout_of(state, layout)
+        config, state = read_checkpoint(key.model_dir)
+        if config != key.config:
+            raise BadModelFile(str(key.model_dir), "the model's files changed while it was being loaded")
+        makers = layout_of(state, key.layout)
         files = {}
         for tower in TOWERS:
             part = {n: m for n, m in makers.items() if tower_of(n) == tower}
-            files[tower] = _write_tower(tmp / f"{tower}.safetensors", part, dtype)
+            files[tower] = _write_tower(tmp / f"{tower}.safetensors", part, key.dtype)
         del state, makers
-        stat = source.stat()
-        manifest = {"format": FORMAT, "source": str(source), "source_sha256": source_sha256}
-        manifest |= {"source_bytes": stat.st_size, "layout": layout, "dtype": dtype, "files": files}
+        manifest = {"format": FORMAT, "source": str(key.source), "source_sha256": key.source_sha256}
+        manifest |= {"source_bytes": key.source.stat().st_size, "layout": key.layout, "dtype": key.dtype}
+        manifest["files"] = files
         manifest["built"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         _write_json(tmp / MANIFEST, manifest)
         shutil.rmtree(entry, ignore_errors=True)
@@ -157,19 +174,26 @@ def _locked(entry: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def tower(model_dir: Path, source: Path, source_sha256: str, layout: str, dtype: str, name: str) -> Tower:
-    """One tower of a model, memory-mapped from its cache entry; the entry is (re)built when it is missing
-    or any file of it cannot be trusted."""
-    entry = entry_dir(source_sha256, layout, dtype)
-    if not trusted(entry, name):
+def ensure(key: Key, towers: tuple[str, ...] = TOWERS) -> Path:
+    """The entry folder, built first (reading and validating the checkpoint) unless the towers' files are
+    trusted."""
+    entry = key.path
+    if not all(trusted(entry, t) for t in towers):
         with _locked(entry):
-            if not trusted(entry, name):
-                build(model_dir, source, source_sha256, layout, dtype)
+            if not all(trusted(entry, t) for t in towers):
+                build(key)
+    return entry
+
+
+def tower(key: Key, name: str) -> Tower:
+    """One tower of a model, memory-mapped from its cache entry; the entry is (re)built when it is missing
+    or its file cannot be trusted."""
+    entry = ensure(key, (name,))
     try:
         return tensorfile.read(entry / f"{name}.safetensors")
     except BadModelFile:  # replaced under us between the check and the map: build it once more
         with _locked(entry):
-            build(model_dir, source, source_sha256, layout, dtype)
+            build(key)
         return tensorfile.read(entry / f"{name}.safetensors")
 
 

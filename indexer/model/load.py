@@ -7,7 +7,7 @@ from pathlib import Path
 
 from indexer.errors import ModelError, RuntimeUnavailable
 
-from . import registry
+from . import cache, registry
 from .checkpoint import read_model_config, weights_file
 from .config import ModelConfig
 from .encoder import Encoder, resolve_dtype, weights_sha256
@@ -130,8 +130,12 @@ def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, ba
     cls = runtime_class(runtime)
     dtype = cls.resolve(dtype, device)
     source = weights_file(path)
-    weights = TowerWeights.cached(path, source, weights_sha256(source), cls.layout, cls.stored(dtype))
-    return cls(name, path, config, weights, device=device, dtype=dtype, batch_size=batch_size)
+    key = cache.Key(path, source, weights_sha256(source), config, cls.layout, cls.stored(dtype))
+    weights = TowerWeights.cached(key)
+    encoder = cls(name, path, config, weights, device=device, dtype=dtype, batch_size=batch_size)
+    encoder.tokenizer  # noqa: B018 - a missing or broken tokenizer file fails here, at load
+    weights.prepare()
+    return encoder
 
 
 def build_encoder(name, path, config, state, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:

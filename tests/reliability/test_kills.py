@@ -55,9 +55,23 @@ def kill_during_run(proc: subprocess.Popen, library: Path, delay: float) -> bool
         return True
 
 
+def run_span(tmp_path: Path, model: Path) -> float:
+    """Seconds from a run's start (its catalog row) to its end, for a round's worth of new images: the kill
+    moments are drawn inside it, however fast this machine and runtime index."""
+    folder, library = tmp_path / "calibration", tmp_path / "calibration-lib"
+    add_images(folder, 0, NEW_PER_ROUND)
+    proc = popen_pixseek(*index_args(folder, library, model), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while rows(library, "runs") == 0 and proc.poll() is None:
+        time.sleep(0.01)
+    start = time.monotonic()
+    assert proc.wait(timeout=300) == 0
+    return max(0.1, time.monotonic() - start)
+
+
 def test_sigkill_at_20_seeded_moments_then_a_rerun_indexes_every_image_exactly_once(tmp_path, micro_model, tally):
     folder, library = tmp_path / "photos", tmp_path / "lib"
     rng = np.random.default_rng(20)
+    span = run_span(tmp_path, micro_model)
     kills, added, hashes = 0, 0, {}
     for _ in range(3 * KILLS):
         if kills == KILLS:
@@ -67,8 +81,8 @@ def test_sigkill_at_20_seeded_moments_then_a_rerun_indexes_every_image_exactly_o
         hashes = tree_hashes(folder)
         proc = popen_pixseek(*index_args(folder, library, micro_model, "--workers", str(1 + kills % 2)),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        # A run here takes ~0.5-2 s from its start (model load, three batches, the index save) to its end.
-        kills += kill_during_run(proc, library, float(rng.uniform(0, 2.0)))
+        # Seeded moments across a run (model load, three batches, the index save), as measured above.
+        kills += kill_during_run(proc, library, float(rng.uniform(0, span)))
     tally["kills"] += kills
     done = run_pixseek(*index_args(folder, library, micro_model), timeout=300)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]

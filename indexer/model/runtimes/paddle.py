@@ -69,7 +69,9 @@ class PaddleEncoder(Encoder):
 
     @staticmethod
     def resolve(dtype: str, device: str) -> str:
-        return resolve_dtype(dtype, device, gpu_default="float16")
+        """float16 on GPUs; on the CPU float32, also for bfloat16 (Paddle has no bfloat16 CPU kernels)."""
+        resolved = resolve_dtype(dtype, device, gpu_default="float16")
+        return "float32" if device == "cpu" and resolved != "float32" else resolved
 
     @staticmethod
     def stored(dtype: str) -> str:
@@ -87,6 +89,7 @@ class PaddleEncoder(Encoder):
     def _build(self, tower: str, arrays: dict, dtypes: dict):
         """PaddleNLP's text or vision model with its projection, holding only that tower's weights."""
         paddle, _, _, no_init_weights = import_paddle()
+        self._eager()  # a tower may be first asked for in a thread Paddle starts in static mode
         from paddlenlp.transformers import (
             CLIPTextConfig,
             CLIPTextModelWithProjection,
