@@ -16,29 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import emit, machine
+from common import emit, machine, make_release_model, run_pixseek
 from PIL import Image
 
 from indexer.model import cpu_precision
-
-
-def run(args: list[str], env: dict) -> dict:
-    """Run `pixseek ARGS` as a child; its wall seconds, peak RSS (GB, itself and its waited children), status."""
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "ui.cli", *args], env=env, stdout=subprocess.PIPE)
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3)}
-    if child.returncode:
-        raise SystemExit(f"pixseek {' '.join(args)} exited {child.returncode}: {out.decode()[-500:]}")
-    return result
 
 
 def drop_page_cache() -> bool:
@@ -48,20 +32,6 @@ def drop_page_cache() -> bool:
         return True
     except OSError:
         return False
-
-
-def make_model(arch: str, folder: Path) -> dict:
-    """Seeded random weights in the release format, written by a child process: this one stays small, so
-    the children it starts later do not begin life with its memory (fork copies the RSS it counts)."""
-    if not (folder / "config.json").is_file():
-        start = time.perf_counter()
-        code = (
-            "import sys; from indexer.model import architecture, random_state, write_model_dir; "
-            "c = architecture(sys.argv[1]); write_model_dir(sys.argv[2], c, random_state(c, seed=0))"
-        )
-        subprocess.run([sys.executable, "-c", code, arch, str(folder)], check=True)
-        print(f"wrote {folder} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    return {"weights_bytes": (folder / "model_state.pdparams").stat().st_size}
 
 
 def main() -> None:
@@ -77,17 +47,17 @@ def main() -> None:
     env = {**os.environ, "PIXSEEK_CACHE_DIR": str(work / "cache"), "PIXSEEK_LIBRARY": str(library)}
     try:
         result = {"arch": args.arch, "machine": machine(None), "cpu_precision": cpu_precision()}
-        result |= make_model(args.arch, model)
+        result |= make_release_model(args.arch, model)
         shutil.rmtree(work / "cache", ignore_errors=True)
-        result["cache_build"] = run(["models", "info", str(model), "--json"], env)
+        result["cache_build"] = run_pixseek(["models", "info", str(model), "--json"], env)
         photos.mkdir(exist_ok=True)
         for i, colour in enumerate(("red", "blue")):
             Image.new("RGB", (640, 480), colour).save(photos / f"{i}.jpg")
         shutil.rmtree(library, ignore_errors=True)
-        result["index_2_images"] = run(["index", str(photos), "-m", str(model), "--json"], env)
-        result["search"] = [run(["search", "a red photo", "-k", "2"], env) for _ in range(args.searches)]
+        result["index_2_images"] = run_pixseek(["index", str(photos), "-m", str(model), "--json"], env)
+        result["search"] = [run_pixseek(["search", "a red photo", "-k", "2"], env) for _ in range(args.searches)]
         if drop_page_cache():
-            result["search_after_page_cache_dropped"] = run(["search", "a red photo", "-k", "2"], env)
+            result["search_after_page_cache_dropped"] = run_pixseek(["search", "a red photo", "-k", "2"], env)
         emit(f"cold_start-{args.arch}-cpu", result)
     finally:
         if not args.keep:

@@ -91,3 +91,48 @@ def test_models_remove_deletes_a_downloaded_model(models_dir, micro_model):
         runner.invoke(app, ["models", "download", "vit-g-14", "--base-url", server.url("")])
     result = runner.invoke(app, ["models", "remove", "vit-g-14"])
     assert result.exit_code == 0 and not (models_dir / "vit-g-14").exists()
+
+
+def _open_clip_files(model_dir) -> dict[str, bytes]:
+    """A stand-in for a LAION release in open_clip's layout: the micro model's weights, renamed and fused
+    as open_clip writes them, with its config and the tokenizer files."""
+    from safetensors.numpy import save
+
+    from indexer.model import read_checkpoint
+    from indexer.model.convert import paddle_to_open_clip
+    from indexer.model.runtimes.torch import open_clip_cfg
+
+    config, state = read_checkpoint(model_dir)
+    config_json = json.dumps({"model_cfg": open_clip_cfg(config), "preprocess_cfg": {"size": config.preprocess.size}})
+    return {
+        "open_clip_config.json": config_json.encode(),
+        "open_clip_model.safetensors": save(paddle_to_open_clip(state)),
+        "vocab.json": (model_dir / "vocab.json").read_bytes(),
+        "merges.txt": (model_dir / "merges.txt").read_bytes(),
+    }
+
+
+def test_a_laion_release_in_open_clip_layout_downloads_loads_and_is_listed(models_dir, micro_model):
+    from indexer.model import load_model
+
+    with serving(_open_clip_files(micro_model)) as server:
+        result = runner.invoke(app, ["models", "download", "vit-b-32", "--base-url", server.url("")])
+        asked = sorted(name for name in ("open_clip_config.json", "open_clip_model.safetensors") if server.seen(name))
+    assert result.exit_code == 0, result.output
+    assert asked == ["open_clip_config.json", "open_clip_model.safetensors"]
+    vectors = load_model("vit-b-32", runtime="numpy", device="cpu").encode_texts(["a red circle"])
+    reference = load_model(micro_model, runtime="numpy", device="cpu").encode_texts(["a red circle"])
+    assert float((vectors * reference).sum()) >= 0.99999
+    rows = {r["name"]: r for r in json.loads(runner.invoke(app, ["models", "list", "--json"]).output)}
+    assert rows["vit-b-32"]["installed"] is True and rows["vit-b-32"]["vision_gflop_per_image"] == 8.6
+    assert {"vit-h-14", "vit-l-14"} <= set(rows)
+
+
+def test_models_remove_also_removes_the_models_converted_weights(models_dir, micro_model):
+    with serving(_files(micro_model)) as server:
+        runner.invoke(app, ["models", "download", "vit-g-14", "--base-url", server.url("")])
+    entries = json.loads(runner.invoke(app, ["models", "cache", "--json"]).output)
+    sha = json.loads(runner.invoke(app, ["models", "info", "vit-g-14", "--json"]).output)["weights_sha256"]
+    mine = [e["path"] for e in entries if e["source_sha256"] == sha]
+    result = runner.invoke(app, ["models", "remove", "vit-g-14"])
+    assert result.exit_code == 0 and mine and all(f"removed {p}" in result.output for p in mine)

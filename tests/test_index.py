@@ -278,3 +278,29 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, micro_mode
     summary = run(folder, tmp_path / "lib", micro_model)
     assert summary.indexed == 2 and summary.failed == 1
     assert "not valid UTF-8" in summary.failures[0][1]
+
+
+def test_progress_names_the_model_load_stage_and_measures_the_time_left(tmp_path, micro_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, s in enumerate(synthetic.generate(12, seed=3)):
+        s.image.save(folder / f"{i:02d}.png")
+    seen = []
+    index([folder], tmp_path / "lib", str(micro_model), IndexSettings(workers=0, batch_size=4),
+          progress=lambda p: seen.append((p.stage, p.remaining_s)))  # fmt: skip
+    stages = [stage for stage, _ in seen]
+    assert stages.index("loading model") < stages.index("indexing")
+    assert any(left is not None for stage, left in seen if stage == "indexing")
+
+
+def test_a_long_run_is_told_its_cost_and_a_cheaper_releases():
+    from indexer.pipeline import Progress
+    from ui.cli.index import cost_line
+
+    state = Progress(total=2140, done=10, model="vit-g-14", device="cpu", vision_gflop=533.6, remaining_s=4800)
+    assert (
+        cost_line(state)
+        == "2,130 files to go, about 1 h 20 min on this CPU with vit-g-14; vit-b-32 would take about 1 min"
+    )
+    cheapest = Progress(total=500, done=0, model="vit-b-32", device="cuda:0", vision_gflop=8.6, remaining_s=90)
+    assert cost_line(cheapest) == "500 files to go, about 2 min on this GPU (cuda:0) with vit-b-32"

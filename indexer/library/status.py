@@ -64,6 +64,7 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
                 "weights_sha256": model.weights_sha256,
                 "dim": model.dim,
                 "runtime": model.runtime,
+                "precision": model.precision,
             },
             "failures": [{"path": p, "reason": r} for p, r in failures(s, max_failures)],
             "last_run": _last_run(s),

@@ -14,7 +14,7 @@ from .directory import architecture, bpe_dir, write_model_dir
 from .download import RemoteFile, download_model, sha256_file
 from .encoder import Embeddings, Encoder, installed, l2_normalize, weights_sha256
 from .hardware import cpu_has_native_bf16, cpu_precision, gpu_present
-from .inspect import cache_entries, describe_model, remove_cache
+from .inspect import cache_entries, cheaper_release, describe_model, remove_cache
 from .load import (
     ModelRef,
     build_encoder,
@@ -26,7 +26,7 @@ from .load import (
     query_runtime,
     vision_gflop,
 )
-from .registry import MODEL_FILES, REGISTRY, model_path, resolve_model
+from .registry import MODEL_FILES, REGISTRY, is_installed, model_path, resolve_model
 from .state import random_state
 from .tokenizer import Tokenizer
 from .towers import TowerWeights
@@ -54,6 +54,7 @@ __all__ = [
     "build_encoder",
     "cache",
     "cache_entries",
+    "cheaper_release",
     "choose_device",
     "choose_runtime",
     "cpu_has_native_bf16",
@@ -63,6 +64,7 @@ __all__ = [
     "download_model",
     "gpu_present",
     "installed",
+    "is_installed",
     "l2_normalize",
     "load_encoder",
     "load_model",

@@ -9,10 +9,11 @@ import numpy as np
 
 from . import cache
 from .checkpoint import read_model_config, weights_file
+from .directory import architecture
 from .encoder import weights_sha256
 from .hardware import cpu_has_native_bf16, cpu_precision
 from .load import choose_runtime, load_encoder, query_runtime, runtime_class, vision_gflop
-from .registry import resolve_model
+from .registry import cheapest, resolve_model
 from .state import state_shapes
 
 
@@ -76,3 +77,8 @@ def remove_cache(entry: str | Path | None = None) -> list[str]:
     for path in chosen:
         cache.remove(path)
     return chosen
+
+
+def cheaper_release(gflop: float) -> tuple[str, float] | None:
+    """(name, GFLOP per image) of the least costly registered release under half `gflop`, or None."""
+    return cheapest(gflop, lambda arch: vision_gflop(architecture(arch)))

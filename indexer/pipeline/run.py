@@ -24,7 +24,7 @@ from indexer.library import (
     open_catalog,
     session,
 )
-from indexer.model import Encoder, ModelRef, load_encoder
+from indexer.model import Encoder, ModelRef, load_encoder, vision_gflop
 from indexer.sources import Outcome, ScanOptions
 
 from .batch_size import given as given_batch_size
@@ -84,6 +84,11 @@ class Progress:
     total: int = 0  # files to read this run
     done: int = 0
     images: int = 0  # images encoded
+    stage: str = "scanning"  # then "loading model" (the first run of a model also converts its weights), "indexing"
+    model: str = ""
+    device: str = ""  # where the model runs: "cpu", "cuda:0"
+    vision_gflop: float = 0.0  # the model's cost per image
+    remaining_s: float | None = None  # the time left at the rate measured since the model was loaded
 
 
 ProgressFn = Callable[[Progress], None]
@@ -109,7 +114,8 @@ class IndexRun:
         self.counts: Counter = Counter()
         self.failures: list[tuple[str, str]] = []
         self.marked_missing: list[int] = []
-        self.state = Progress()
+        self.state = Progress(model=ref.name, vision_gflop=vision_gflop(ref.config))
+        self._measured_from: tuple[float, int] | None = None  # (time, files done) when the model was ready
         self.stages: Counter = Counter()
         self.decoded_on: Counter = Counter()
 
@@ -128,8 +134,13 @@ class IndexRun:
 
     def loaded_encoder(self) -> Encoder:
         if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
+            self.state.stage = "loading model"
+            self.report()
             with self.timed("load_model"):
                 self._load_encoder()
+                self.encoder.tower("vision")  # mapped (or converted, the first time) while the stage says so
+            self.state.stage, self.state.device = "indexing", self.encoder.device
+            self._measured_from = (time.perf_counter(), self.state.done)
         return self.encoder
 
     def encode(self, outcomes: list[Outcome]) -> np.ndarray:
@@ -170,6 +181,10 @@ class IndexRun:
         self.write(root_ids, [(o, vectors.get(id(o))) for o in self.pending])
         self.state.images += len(decoded)
         self.pending = []
+        if decoded and self._measured_from is not None:
+            since, done_then = self._measured_from
+            rate = (self.state.done - done_then) / max(time.perf_counter() - since, 1e-6)
+            self.state.remaining_s = (self.state.total - self.state.done) / rate if rate > 0 else None
 
     def report(self) -> None:
         if self.progress is not None:

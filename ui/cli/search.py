@@ -72,9 +72,12 @@ def search_command(
     max_height: MaxHeightOption = None,
     formats: FormatsOption = None,
     library: LibraryOption = None,
-    runtime: Annotated[str, typer.Option(help="auto, paddle or torch.")] = "auto",
+    runtime: Annotated[str, typer.Option(help="auto, numpy, paddle or torch.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16 for the query encoder.")] = "auto",
+    dtype: Annotated[
+        str,
+        typer.Option(help="The query encoder's weights: auto (the library's precision), float32, bfloat16, float16."),
+    ] = "auto",
     as_json: JsonFlag = False,
 ) -> None:
     """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""

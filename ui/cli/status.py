@@ -7,6 +7,7 @@ import json
 import typer
 
 from indexer.library import library_status
+from indexer.model import cpu_has_native_bf16, cpu_precision
 
 from .options import JsonFlag, LibraryOption
 from .report import reported
@@ -28,9 +29,14 @@ def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> 
         f"{info['counts']['images']} distinct images"
     )
     model, index = info["model"], info["index"]
-    typer.echo(
-        f"model    {model['name']} ({model['weights_sha256'][:12]}, {model['dim']}-d)" if model else "model    -"
-    )
+    if model:
+        facts = [model["weights_sha256"][:12], f"{model['dim']}-d", model["runtime"]]
+        facts += [f"{model['precision']} weights"] if model["precision"] else []
+        typer.echo(f"model    {model['name']} ({', '.join(facts)})")
+    else:
+        typer.echo("model    -")
+    native = "native bfloat16" if cpu_has_native_bf16() else "no native bfloat16"
+    typer.echo(f"cpu      computes fastest in {cpu_precision()} ({native})")
     typer.echo(f"index    {index['factory']}, {index['ntotal']} vectors" if index else "index    - (not built yet)")
     last = info["last_run"]
     if last:

@@ -6,6 +6,7 @@ checkpoints. torch and open_clip are imported here only.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +59,28 @@ def open_clip_cfg(config: ModelConfig) -> dict:
     }
 
 
-TEXT_MODULES = ("token_embedding", "transformer", "ln_final")  # open_clip CLIP's text tower (+ two parameters)
+# Imported by open_clip at its start for towers pixseek never builds (Hugging Face text models, timm
+# vision models): on the H200 machine that was 8 of `import open_clip`'s 10 s.
+OPEN_CLIP_EXTRAS = ("transformers", "timm")
+
+
+def clip_class():
+    """open_clip's CLIP class, imported with its optional extras held off (they stay importable later)."""
+    held = [name for name in OPEN_CLIP_EXTRAS if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(held))  # None in sys.modules: `import name` raises ImportError
+    try:
+        from open_clip.model import CLIP
+    finally:
+        for name in held:
+            sys.modules.pop(name, None)
+    return CLIP
 
 
 def skeleton(config: ModelConfig):
     """open_clip's CLIP on the meta device: the architecture, no memory, no random init."""
     import torch
-    from open_clip.model import CLIP
+
+    CLIP = clip_class()  # noqa: N806
 
     with torch.device("meta"):
         return CLIP(**open_clip_cfg(config)).eval()
