@@ -102,7 +102,7 @@ def test_missing_tokenizer_file_is_named(model_copy):
 
 
 def test_unknown_model_name_lists_the_known_ones():
-    with pytest.raises(UnknownModel, match="known models: tiny-shapes, vit-g-14"):
+    with pytest.raises(UnknownModel, match="known models: tiny-shapes, vit-b-32, vit-g-14, vit-h-14, vit-l-14"):
         load_model("vit-z-99")
 
 
