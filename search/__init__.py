@@ -4,7 +4,8 @@ actions with undo); curation (recipes, subsets, diversity) and export; facets an
 and the evaluation of search quality. It reads libraries through `indexer`'s fronts only.
 
 query, filters, relevance <- searcher <- pairs, grouping, keep, members <- dedup <- actions;
-recipe <- export <- curate (with diversity); facets, points, evaluation on top of searcher.
+recipe <- export <- curate (with diversity); facets, points, evaluation on top of searcher; remote (a
+running `pixseek serve` searched the same way).
 """
 
 from .actions import ActionRecord, DeleteNotConfirmed, apply, undo
@@ -20,6 +21,7 @@ from .members import Member
 from .points import first_paths, library_points
 from .query import QueryError, Term, parse
 from .recipe import BadRecipe, Item, Recipe, RecipeModelMismatch, Subset
+from .remote import RemoteSearcher, ServerError
 from .safe_paths import UnsafePath
 from .searcher import SORTS, Hit, NoModel, Searcher, SearchResult
 
@@ -28,4 +30,4 @@ __all__ += ["DedupSettings", "DeleteNotConfirmed", "Facets", "Filters", "Group",
 __all__ += ["QueryError", "Recipe", "RecipeModelMismatch", "SearchResult", "Searcher", "Subset", "Term"]
 __all__ += ["UnknownFormat", "UnknownKeepRule", "UnsafePath", "apply", "build_subset", "evaluate", "export"]
 __all__ += ["facets", "find_groups", "first_paths", "library_points", "parse", "precision_recall"]
-__all__ += ["synthetic_library", "undo"]
+__all__ += ["synthetic_library", "undo", "RemoteSearcher", "ServerError"]

@@ -48,7 +48,7 @@ def _term(token: str, sign: float) -> Term:
     if not body.strip():
         raise QueryError(token, "empty term")
     if body.startswith("id:"):
-        if not body[3:].isdigit():
+        if not body[3:].isdigit() or int(body[3:]) >= 2**63:
             raise QueryError(token, "an image id is a whole number, as in id:123")
         return Term("id", body[3:], sign * weight)
     if body.startswith("image:"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from indexer.library import (
 from indexer.model import load_model, query_runtime
 from indexer.sources import decode_file
 
+from .batching import TextBatcher
 from .filters import Filters, allowed_ids, display_path
 from .query import QueryError, Term, parse
 from .relevance import relevant_count
@@ -74,9 +76,10 @@ class SearchResult:
 
 
 @functools.lru_cache(maxsize=2)
-def cached_encoder(source: str, runtime: str, device: str, dtype: str = "auto"):
-    """One loaded model per (model, runtime, device, dtype) per process; 'auto' picks the fastest for queries."""
-    runtime, dtype = query_runtime(runtime, device, dtype)
+def cached_encoder(source: str, runtime: str, device: str, dtype: str = "auto", long_lived: bool = False):
+    """One loaded model per (model, runtime, device, dtype) per process; 'auto' picks the fastest for queries
+    (`long_lived`: for a process that serves many, indexer.model.query_runtime)."""
+    runtime, dtype = query_runtime(runtime, device, dtype, long_lived)
     return load_model(source, runtime=runtime, device=device, dtype=dtype)
 
 
@@ -84,11 +87,18 @@ class Searcher:
     """Searches one library with its active model; reloads the index when the indexer wrote a newer one."""
 
     def __init__(
-        self, library: str | Path | None = None, *, runtime: str = "auto", device: str = "auto", dtype: str = "auto"
+        self,
+        library: str | Path | None = None,
+        *,
+        runtime: str = "auto",
+        device: str = "auto",
+        dtype: str = "auto",
+        long_lived: bool = False,
     ):
+        """`long_lived`: this searcher serves many queries (a server), which changes the best runtime."""
         self.library = existing_library(library)
         self.db = open_catalog(self.library)
-        self.runtime, self.device, self.dtype = runtime, device, dtype
+        self.runtime, self.device, self.dtype, self.long_lived = runtime, device, dtype, long_lived
         with session(self.db) as s:
             model = active_model(s)
             if model is None:
@@ -100,10 +110,12 @@ class Searcher:
         if dtype == "auto" and self.precision:  # queries in the precision the images were embedded in
             self.dtype = self.precision
         self._index, self._stamp = None, None
+        self._batcher: TextBatcher | None = None
+        self._batcher_lock = threading.Lock()
 
     @property
     def encoder(self):
-        encoder = cached_encoder(self.source, self.runtime, self.device, self.dtype)
+        encoder = cached_encoder(self.source, self.runtime, self.device, self.dtype, self.long_lived)
         if encoder.weights_sha256 != self.weights_sha256:
             raise ModelChanged(self.source)
         return encoder
@@ -129,6 +141,15 @@ class Searcher:
         except KeyError as exc:
             raise QueryError(f"id:{exc.args[0]}", "no indexed image has this id") from None
 
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        """The texts' vectors; a long-lived searcher encodes concurrent queries together (search.batching)."""
+        if not self.long_lived:
+            return self.encoder.encode_texts(texts)
+        with self._batcher_lock:
+            if self._batcher is None:
+                self._batcher = TextBatcher(self.encoder.encode_texts)
+        return self._batcher(texts)
+
     def query_vector(self, terms: Sequence[Term]) -> tuple[np.ndarray, list[str]]:
         """(dim,) unit query vector: the weighted sum of the terms' vectors; and warnings."""
         notes, parts = [], []
@@ -140,7 +161,7 @@ class Searcher:
                 for t in texts
                 if self.encoder.tokenizer.truncated(t.value, context)
             ]
-            parts += list(zip(texts, self.encoder.encode_texts([t.value for t in texts]), strict=True))
+            parts += list(zip(texts, self._encode_texts([t.value for t in texts]), strict=True))
         ids = [t for t in terms if t.kind == "id"]
         if ids:
             parts += list(zip(ids, self._stored_vectors([int(t.value) for t in ids]), strict=True))
@@ -180,6 +201,32 @@ class Searcher:
                 f"the query was encoded with {self.encoder.dtype} weights, the library's images with "
                 f"{self.precision} ones; scores can differ slightly (leave out --dtype to match)"
             )
+        result = self.search_vector(xq, k, offset=offset, filters=filters, relevant=relevant, strictness=strictness,
+                                    sort=sort)  # fmt: skip
+        result.warnings[:0] = notes
+        return result
+
+    def search_vector(
+        self,
+        xq: np.ndarray,
+        k: int = 20,
+        *,
+        offset: int = 0,
+        filters: Filters | None = None,
+        relevant: bool = False,
+        strictness: float = 0.5,
+        sort: str = "score",
+    ) -> SearchResult:
+        """Hits for a (dim,) query vector (normalised here), as `search` gives them for a query."""
+        if sort not in SORTS:
+            raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
+        if k < 1 or offset < 0:
+            raise QueryError("", "k must be at least 1 and offset at least 0")
+        xq = np.asarray(xq, np.float32).reshape(-1)
+        norm = float(np.linalg.norm(xq)) if xq.shape == (self.dim,) and np.isfinite(xq).all() else 0.0
+        if norm < 1e-6:
+            raise QueryError("", f"a query vector must be {self.dim} finite numbers, not all zero")
+        xq = xq / norm
         index = self.index
         allowed = None
         if filters is not None and filters.active():
@@ -199,7 +246,7 @@ class Searcher:
             scores, ids = scores[:total], ids[:total]
         hits = self._hits(ids, scores)
         hits = _sorted(hits, sort)[offset : offset + k]
-        return SearchResult(hits=hits, total=total, warnings=notes)
+        return SearchResult(hits=hits, total=total)
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         if not len(ids):

@@ -21,7 +21,7 @@ class UploadRejected(PixseekError):
 def save_upload(data: bytes, name: str, folder: Path) -> Path:
     """The upload written to `folder` (named by its hash) once it decodes; UploadRejected or ImageError if not."""
     if len(data) > UPLOAD_LIMIT:
-        raise UploadRejected(name, f"{len(data) / 2**20:.1f} MB is over the upload limit of {UPLOAD_LIMIT_MB} MB")
+        raise UploadRejected(name, f"it is over the upload limit of {UPLOAD_LIMIT_MB} MB")
     if not data:
         raise UploadRejected(name, "the file is empty")
     # The indexer's decode: its pixel limit refuses a decompression bomb from the header, before decoding.

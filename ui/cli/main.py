@@ -13,6 +13,7 @@ from .export import export_command
 from .index import index_command
 from .models import models_app
 from .search import search_command
+from .serve import serve_command
 from .status import status_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("dedup")(dedup_command)
 app.command("export")(export_command)
 app.add_typer(models_app, name="models")
 app.command("ui")(ui_command)
+app.command("serve")(serve_command)
 app.command("demo")(demo_command)
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from search import SORTS, Searcher, SearchResult
+from search import SORTS, RemoteSearcher, Searcher, SearchResult
 
 from .options import (
     AfterOption,
@@ -78,12 +78,22 @@ def search_command(
         str,
         typer.Option(help="The query encoder's weights: auto (the library's precision), float32, bfloat16, float16."),
     ] = "auto",
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PIXSEEK_SERVER", help="Ask a running `pixseek serve` (its URL) instead of loading the model."
+        ),
+    ] = None,
+    token: Annotated[str | None, typer.Option(envvar="PIXSEEK_TOKEN", help="The server's bearer token.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""
     filters = filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
     with reported():
-        searcher = Searcher(library, runtime=runtime, device=device, dtype=dtype)
+        if server:
+            searcher = RemoteSearcher(server, token)
+        else:
+            searcher = Searcher(library, runtime=runtime, device=device, dtype=dtype)
         result = searcher.search(
             query or [],
             k,

@@ -11,6 +11,7 @@ the arithmetic is float32 while a tower costs half its float32 size in memory.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -125,6 +126,7 @@ class Tower:
         self.heads, self.act, self.eps = heads, act, eps
         self.pool = ThreadPoolExecutor(_threads()) if _threads() > 1 else None
         self.buffers: dict[str, np.ndarray] = {}  # one block's widened weights, reused by every block
+        self.lock = threading.Lock()  # the buffers serve one forward at a time (a server's threads queue here)
 
     def _rows(self, fn, x: F32) -> F32:
         """fn over x in chunks of rows, spread over threads. numpy's elementwise functions use one core (BLAS
@@ -175,6 +177,10 @@ class Tower:
 
     def blocks_forward(self, x: F32, mask: F32 | None = None) -> F32:
         """x (n, length, width) through every block."""
+        with self.lock:
+            return self._blocks(x, mask)
+
+    def _blocks(self, x: F32, mask: F32 | None) -> F32:
         n, length, width = x.shape
         for block in self.blocks:
             w = block.weights(self.buffers, self.pool)
