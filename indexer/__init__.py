@@ -12,6 +12,7 @@ from .errors import (
     BadModelFile,
     BadVectors,
     CatalogError,
+    DeviceUnavailable,
     DownloadError,
     ImageError,
     ImageTooLarge,
@@ -29,7 +30,16 @@ from .errors import (
 from .model import Embeddings, Encoder, ModelConfig, load_model, read_config
 from .pipeline import IndexSettings, IndexSummary, index
 
-__all__ = ["BadModelFile", "BadVectors", "CatalogError", "DownloadError", "Embeddings", "Encoder", "ImageError"]
+__all__ = [
+    "BadModelFile",
+    "BadVectors",
+    "CatalogError",
+    "DeviceUnavailable",
+    "DownloadError",
+    "Embeddings",
+    "Encoder",
+    "ImageError",
+]
 __all__ += ["ImageTooLarge", "IndexBudgetTooSmall", "IndexCorrupt", "IndexSettings", "IndexSummary", "Interrupted"]
 __all__ += ["LibraryWriteFailed", "ModelConfig", "ModelError", "ModelNotDownloaded", "PixseekError"]
 __all__ += ["RuntimeUnavailable", "UnknownModel", "UnsafeWeights", "index", "load_model", "read_config"]

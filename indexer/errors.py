@@ -41,6 +41,10 @@ class RuntimeUnavailable(ModelError):
         super().__init__(f"runtime {runtime!r} is not available: {hint}")
 
 
+class DeviceUnavailable(ModelError):
+    """A GPU was asked for that no installed runtime can use here; the message names why."""
+
+
 class DownloadError(PixseekError):
     """A model file could not be fetched or did not verify."""
 

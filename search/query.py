@@ -6,6 +6,7 @@
 
 Each argument is a term or an operator (`+`, `-`); a term may carry a weight prefix `W:`.
 A single argument may also hold a whole expression with spaced operators ("beach + 0.5:sunset").
+Bare words next to each other are one text, as rclip takes them: `pixseek search a red circle`.
 """
 
 from __future__ import annotations
@@ -67,13 +68,28 @@ def _split(tokens: Sequence[str]) -> list[str]:
     return out
 
 
+def _plain(token: str) -> bool:
+    return token not in ("+", "-") and not _WEIGHT.match(token) and not token.startswith(("id:", "image:"))
+
+
+def _joined(tokens: list[str]) -> list[str]:
+    """Runs of plain words (no operator, weight, id: or image: among them) joined into one text."""
+    out: list[str] = []
+    for token in tokens:
+        if out and _plain(token) and _plain(out[-1]):
+            out[-1] = f"{out[-1]} {token}"
+        else:
+            out.append(token)
+    return out
+
+
 def parse(tokens: Sequence[str] | str, images: Sequence[str | Path] = ()) -> list[Term]:
     """Terms of a query given as CLI arguments (or one string) plus --image files (weight 1)."""
     tokens = [tokens] if isinstance(tokens, str) else list(tokens)
     # os.path.expanduser leaves "~nobody/x" as it is where Path.expanduser raises RuntimeError (found by fuzzing).
     terms = [Term("image", os.path.expanduser(p), 1.0) for p in images]
     sign: float | None = None if terms else 1.0
-    for token in _split(tokens):
+    for token in _joined(_split(tokens)):
         if token in ("+", "-"):
             if sign is not None and terms:
                 raise QueryError(token, "two operators in a row")

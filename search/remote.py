@@ -57,6 +57,7 @@ class RemoteSearcher:
         relevant: bool = False,
         strictness: float = 0.5,
         sort: str = "score",
+        reverse: bool = False,
     ) -> SearchResult:
         """As Searcher.search; an image file is uploaded (one at most: the server decodes what it gets)."""
         terms = [query] if isinstance(query, str) else list(query)
@@ -64,6 +65,7 @@ class RemoteSearcher:
         fields = {**fields, "formats": list(fields.pop("formats", ()))}
         fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
         options = {"k": k, "offset": offset, "relevant": relevant, "strictness": strictness, "sort": sort}
+        options["reverse"] = reverse
         if len(images) > 1:
             raise ServerError("a search on a server takes one --image (it is uploaded)")
         if images:

@@ -187,8 +187,12 @@ class Searcher:
         relevant: bool = False,
         strictness: float = 0.5,
         sort: str = "score",
+        reverse: bool = False,
     ) -> SearchResult:
-        """Hits for a query (see search.query for the language); relevant=True keeps only what stands out."""
+        """Hits for a query (see search.query for the language); relevant=True keeps only what stands out.
+
+        `sort` other than "score" orders every relevant result (the relevance cutoff chooses them) before
+        paging, so page 2 of a date-sorted search goes on where page 1 stopped; `reverse` flips the order."""
         if sort not in SORTS:
             raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
         if k < 1 or offset < 0:
@@ -202,7 +206,7 @@ class Searcher:
                 f"{self.precision} ones; scores can differ slightly (leave out --dtype to match)"
             )
         result = self.search_vector(xq, k, offset=offset, filters=filters, relevant=relevant, strictness=strictness,
-                                    sort=sort)  # fmt: skip
+                                    sort=sort, reverse=reverse)  # fmt: skip
         result.warnings[:0] = notes
         return result
 
@@ -216,6 +220,7 @@ class Searcher:
         relevant: bool = False,
         strictness: float = 0.5,
         sort: str = "score",
+        reverse: bool = False,
     ) -> SearchResult:
         """Hits for a (dim,) query vector (normalised here), as `search` gives them for a query."""
         if sort not in SORTS:
@@ -232,6 +237,7 @@ class Searcher:
         if filters is not None and filters.active():
             with session(self.db) as s:
                 allowed = allowed_ids(s, filters)
+        relevant = relevant or sort != "score"  # a date (path, size) order is over the results that count
         want = min(CANDIDATES, index.ntotal) if relevant else k + offset
         D, ids = (
             (np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64))
@@ -245,7 +251,7 @@ class Searcher:
             total = relevant_count(scores, strictness) if len(scores) else 0
             scores, ids = scores[:total], ids[:total]
         hits = self._hits(ids, scores)
-        hits = _sorted(hits, sort)[offset : offset + k]
+        hits = _sorted(hits, sort, reverse)[offset : offset + k]
         return SearchResult(hits=hits, total=total)
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
@@ -286,11 +292,14 @@ def _hit(found: tuple, score: float) -> Hit:
     )
 
 
-def _sorted(hits: list[Hit], sort: str) -> list[Hit]:
-    if sort == "date":  # newest first; undated last
-        return sorted(hits, key=lambda h: (h.taken_at is None, -(h.taken_at.timestamp() if h.taken_at else 0)))
+def _sorted(hits: list[Hit], sort: str, reverse: bool = False) -> list[Hit]:
+    """Best score, newest, path A-Z, largest first (reversed: the other way); undated hits last either way."""
+    sign = -1 if reverse else 1
+    if sort == "date":
+        dated = sorted((h for h in hits if h.taken_at), key=lambda h: -sign * h.taken_at.timestamp())
+        return dated + [h for h in hits if not h.taken_at]
     if sort == "path":
-        return sorted(hits, key=lambda h: h.path)
+        return sorted(hits, key=lambda h: h.path, reverse=reverse)
     if sort == "size":
-        return sorted(hits, key=lambda h: -h.size)
-    return hits
+        return sorted(hits, key=lambda h: -sign * h.size)
+    return hits[::-1] if reverse else hits

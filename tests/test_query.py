@@ -25,6 +25,12 @@ def test_an_image_plus_text_and_an_indexed_id():
     assert [(t.kind, t.weight) for t in terms] == [("image", 1.0), ("text", 1.0), ("id", -1.0)]
 
 
+def test_bare_words_are_one_text_and_operators_still_split_them():
+    assert parse(["a", "red", "circle"]) == [Term("text", "a red circle", 1.0)]
+    terms = parse(["red", "car", "-", "people", "at", "night"])
+    assert terms == [Term("text", "red car", 1.0), Term("text", "people at night", -1.0)]
+
+
 def test_text_with_a_colon_that_is_not_a_weight_stays_text():
     assert parse("note: red")[0] == Term("text", "note: red", 1.0)
 
@@ -33,7 +39,7 @@ def test_text_with_a_colon_that_is_not_a_weight_stays_text():
     ("tokens", "message"),
     [
         ([], "the query is empty"),
-        (["beach", "sunset"], "bad query term 'sunset': expected \\+ or -"),
+        (["id:12", "sunset"], "bad query term 'sunset': expected \\+ or -"),
         (["beach", "-"], "bad query term '-': the query ends with an operator"),
         (["id:abc"], "bad query term 'id:abc': an image id is a whole number"),
         (["0.5:"], "bad query term '0.5:': empty term"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from indexer.errors import DeviceUnavailable
 from indexer.model import architecture
 from indexer.model import load as loading
 from indexer.pipeline.indexing import index
@@ -43,8 +44,10 @@ def test_auto_indexes_a_large_model_with_torch_only_where_bfloat16_is_native(
 
 
 def test_cuda_asked_for_without_a_gpu_names_the_problem(no_gpu):
-    with pytest.raises(loading.RuntimeUnavailable, match="no installed runtime sees a GPU"):
+    with pytest.raises(DeviceUnavailable, match="^device 'cuda' asked for, but this machine has no NVIDIA GPU"):
         loading.choose_runtime("auto", "cuda", architecture("tiny-shapes"))
+    with pytest.raises(DeviceUnavailable, match="^device 'cuda:1' asked for, but this machine has no NVIDIA GPU"):
+        loading.choose_device("numpy", "cuda:1")
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.logs import quiet_library_logs
+
 PAGES = Path(__file__).with_name("app_pages")
+quiet_library_logs()
 
 st.set_page_config(page_title="pixseek", page_icon=":material/search:", layout="wide")
 navigation = st.navigation(

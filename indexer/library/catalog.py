@@ -234,9 +234,17 @@ def active_model(session: Session) -> Model | None:
 
 
 def activate_model(
-    session: Session, name: str, weights_sha256: str, dim: int, runtime: str | None, source: str | None = None
+    session: Session,
+    name: str,
+    weights_sha256: str,
+    dim: int,
+    runtime: str | None,
+    source: str | None = None,
+    *,
+    activate: bool = True,
 ) -> Model:
     """Make the model with these weights the only active one, adding it if new; flushed, not committed.
+    `activate=False` only records it (a switch run embeds with it while the old model serves searches).
 
     `runtime` None keeps the recorded one (an index run that needed no encoder does not know it)."""
     model = session.scalar(select(Model).where(Model.name == name, Model.weights_sha256 == weights_sha256))
@@ -245,8 +253,9 @@ def activate_model(
         session.add(model)
     elif model.dim != dim:
         raise CatalogError(f"model {name!r} ({weights_sha256[:12]}) is recorded with dim {model.dim}, not {dim}")
-    session.execute(update(Model).where(Model.active).values(active=False))
-    model.runtime, model.active = runtime or model.runtime, True
+    if activate:
+        session.execute(update(Model).where(Model.active).values(active=False))
+    model.runtime, model.active = runtime or model.runtime, activate or model.active
     model.source = source or model.source
     session.flush()
     return model

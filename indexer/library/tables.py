@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 FILE_STATUSES = ("ok", "failed", "missing")
 RUN_STATUSES = ("running", "done", "interrupted", "failed")
-RUN_COUNTS = ("indexed", "unchanged", "moved", "missing", "failed")
+RUN_COUNTS = ("indexed", "unchanged", "moved", "missing", "failed", "unreadable")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

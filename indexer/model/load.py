@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.errors import ModelError, RuntimeUnavailable
+from indexer.errors import DeviceUnavailable, ModelError, RuntimeUnavailable
 
 from . import cache, registry
 from .checkpoint import read_model_config, weights_file
@@ -59,7 +60,7 @@ def choose_runtime(runtime: str, device: str, config: ModelConfig | None = None)
     if device.startswith("cuda") or (device == "auto" and gpu_runtime()):
         found = gpu_runtime()
         if found is None:
-            raise RuntimeUnavailable("auto", f"device {device!r} asked for, but no installed runtime sees a GPU")
+            raise DeviceUnavailable(no_gpu_reason(device))
         return found
     if config is not None and large(config) and runtimes_torch.available() and cpu_has_native_bf16():
         return "torch"
@@ -75,6 +76,18 @@ def gpu_runtime() -> str | None:
         if module.available() and module.cuda_available():
             return name
     return None
+
+
+def no_gpu_reason(device: str) -> str:
+    """Why `device` (cuda...) cannot be used here, naming the real cause."""
+    if not gpu_present():
+        hidden = os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1")
+        return f"device {device!r} asked for, but " + (
+            "CUDA_VISIBLE_DEVICES hides every GPU" if hidden else "this machine has no NVIDIA GPU (no driver lists one)"
+        )
+    builds = [f"{name} ({'CPU-only build' if _runtime_module(name).available() else 'not installed'})"
+              for name in ("paddle", "torch")]  # fmt: skip
+    return f"device {device!r} asked for; a GPU is present but neither runtime can use it: {', '.join(builds)}"
 
 
 # A vision tower this costly per image (ViT-B/16 and up) pays torch's 2.5 s import back within seconds.
@@ -111,7 +124,9 @@ def choose_device(runtime: str, device: str) -> str:
         return "cuda:0" if gpu_present() and _runtime_module(runtime).cuda_available() else "cpu"
     if device == "cpu" or device == "cuda" or device.startswith("cuda:"):
         if device.startswith("cuda") and not _runtime_module(runtime).cuda_available():
-            raise RuntimeUnavailable(runtime, f"device {device!r} asked for, but this {runtime} build sees no GPU")
+            if not gpu_present():
+                raise DeviceUnavailable(no_gpu_reason(device))
+            raise DeviceUnavailable(f"device {device!r} asked for, but this {runtime} build sees no GPU")
         return "cuda:0" if device == "cuda" else device
     raise ModelError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
 

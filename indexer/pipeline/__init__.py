@@ -6,8 +6,8 @@ gpu_feed (one GPU), gpu_workers (one process per GPU), ray_engine (Ray Data) <- 
 """
 
 from .gpu_workers import GpuSpecError, resolve_gpus, visible_gpus
-from .indexing import RootNotFound, index
+from .indexing import FIRST_MODEL, ModelMismatch, RootNotFound, index
 from .run import IndexSettings, IndexSummary, Progress
 
 __all__ = ["GpuSpecError", "IndexSettings", "IndexSummary", "Progress", "RootNotFound", "index", "resolve_gpus"]
-__all__ += ["visible_gpus"]
+__all__ += ["FIRST_MODEL", "ModelMismatch", "visible_gpus"]

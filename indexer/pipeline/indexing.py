@@ -16,15 +16,19 @@ from indexer.errors import Interrupted, LibraryWriteFailed, PixseekError
 from indexer.library import (
     RUN_COUNTS,
     File,
+    Root,
     Run,
+    activate_model,
+    active_model,
     get_or_add_root,
     library_path,
+    open_catalog,
     open_index,
     session,
     utcnow,
     writer_lock,
 )
-from indexer.model import choose_device, choose_runtime, model_ref
+from indexer.model import ModelRef, choose_device, choose_runtime, model_ref
 from indexer.sources import ReadSettings, is_shard, walk, walk_shards
 
 from .gpu_feed import feed_run
@@ -59,7 +63,7 @@ def _plan(run: IndexRun, sources: Sequence[Source]) -> tuple[dict[str, int], lis
         with session(run.db, write=True) as s:
             root_id = get_or_add_root(s, root).id
             s.commit()
-            plan = plan_root(s, root_id, found, shards)
+            plan = plan_root(s, root_id, found, shards, run.model_id)
             mark_missing(s, plan.missing)
             s.commit()
         run.marked_missing += plan.missing
@@ -87,19 +91,77 @@ def _resolve_roots(roots: Sequence[str | Path]) -> list[Source]:
     return [Source(p) for p in dict.fromkeys(folders)] + named
 
 
+FIRST_MODEL = "tiny-shapes"  # a new library's model when none is named
+DEMO_NOTE = (
+    "tiny-shapes is pixseek's bundled demo model, trained on synthetic shapes only: it does not understand "
+    "photos. For a photo library: pixseek models list, then pixseek index FOLDER --model vit-g-14 --switch-model"
+)
+
+
+class ModelMismatch(PixseekError):
+    def __init__(self, library: Path, active: str, active_sha: str, wanted: str):
+        super().__init__(
+            f"{library} was indexed with {active} ({active_sha[:12]}); adding {wanted}'s vectors would mix two models. "
+            f"Leave out --model to keep {active}, or switch: pixseek index FOLDER... --model {wanted} --switch-model "
+            f"(every file is embedded again; searches use {active} until the new index is complete)"
+        )
+
+
+def chosen_model(library: Path, model: str | None, switch: bool) -> ModelRef:
+    """The model a run indexes with: the library's own unless it has none yet; another one only to switch."""
+    db = open_catalog(library)
+    try:
+        with session(db) as s:
+            active = active_model(s)
+            recorded = (active.source or active.name, active.name, active.weights_sha256) if active else None
+    finally:
+        db.dispose()
+    if recorded is None:
+        return model_ref(model or FIRST_MODEL)
+    if model is None:
+        return model_ref(recorded[0])
+    ref = model_ref(model)
+    if ref.weights_sha256 != recorded[2] and not switch:
+        raise ModelMismatch(library, recorded[1], recorded[2], model)
+    return ref
+
+
+def _with_all_roots(library: Path, sources: list[Source]) -> list[Source]:
+    """A switch embeds every file of the library again: its other roots are indexed too."""
+    db = open_catalog(library)
+    try:
+        with session(db) as s:
+            known = [Path(p) for p in s.scalars(select(Root.path))]
+    finally:
+        db.dispose()
+    named = {src.root for src in sources}
+    return sources + [Source(root) for root in known if root not in named and root.is_dir()]
+
+
 def index(
     roots: Sequence[str | Path],
     library: str | Path | None = None,
-    model: str = "tiny-shapes",
+    model: str | None = None,
     settings: IndexSettings | None = None,
     progress: ProgressFn | None = None,
+    *,
+    switch_model: bool = False,
 ) -> IndexSummary:
-    """Bring the library up to date with the roots; the second run does only what changed."""
+    """Bring the library up to date with the roots; the second run does only what changed.
+
+    `model`: needed for a new library only (default tiny-shapes); a library keeps the model it was made
+    with, and another one is refused unless `switch_model`, which embeds every file with it and makes it
+    the library's model once the run completes."""
     started = time.perf_counter()
     settings, library = settings or IndexSettings(), library_path(library)
     sources = _resolve_roots(roots)
     with stop_on_signals(), writer_lock(library):
-        run = IndexRun(library, model_ref(model), settings, progress)
+        ref = chosen_model(library, model, switch_model)
+        switching = switch_model and not _is_active(library, ref)
+        sources = _with_all_roots(library, sources) if switching else sources
+        run = IndexRun(library, ref, settings, progress, activate=not switching)
+        if ref.source == FIRST_MODEL:
+            run.warnings.append(DEMO_NOTE)
         try:
             _index_roots(run, sources)
         except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
@@ -116,8 +178,22 @@ def index(
     summary.missing = _still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
     summary.decoded_on, summary.warnings = dict(run.decoded_on), run.warnings
+    if switching:  # every file has its vector from the new model now: it serves the searches from here on
+        with session(run.db, write=True) as s:
+            activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source)
+            s.commit()
     _finish_run(run.db, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
     return summary
+
+
+def _is_active(library: Path, ref: ModelRef) -> bool:
+    db = open_catalog(library)
+    try:
+        with session(db) as s:
+            active = active_model(s)
+            return active is not None and active.weights_sha256 == ref.weights_sha256
+    finally:
+        db.dispose()
 
 
 def _index_roots(run: IndexRun, sources: list[Source]) -> None:
@@ -126,6 +202,7 @@ def _index_roots(run: IndexRun, sources: list[Source]) -> None:
     with run.timed("scan"):
         root_ids, plans = _plan(run, sources)
     run.counts["unchanged"] += sum(p.unchanged for p in plans)
+    run.counts["unreadable"] += sum(p.unreadable for p in plans)
     todo = [f for p in plans for f in p.todo]
     run.state.total = len(todo)
     read = ReadSettings(run.ref.config.vision.image_size, settings.draft, time_limit=settings.file_time_limit)

@@ -31,7 +31,7 @@ from .batch_size import given as given_batch_size
 from .interrupt import rearm
 from .writer import write_batch
 
-SUMMARY_KEYS = ("indexed", "unchanged", "moved", "duplicates", "missing", "failed")
+SUMMARY_KEYS = ("indexed", "unchanged", "moved", "duplicates", "missing", "failed", "unreadable")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class IndexSummary:
     moved: int = 0  # renamed or moved: the vector was reused
     duplicates: int = 0  # new paths of content the library already held
     missing: int = 0
-    failed: int = 0
+    failed: int = 0  # files that could not be read or decoded in this run
+    unreadable: int = 0  # files that failed before and are unchanged: not tried again
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), this run
     stages: dict[str, float] = field(default_factory=dict)  # seconds the main process spent per stage
@@ -97,12 +98,17 @@ ProgressFn = Callable[[Progress], None]
 class IndexRun:
     """State of one index run: the catalog, the lazily loaded encoder, the pending batch."""
 
-    def __init__(self, library: Path, ref: ModelRef, settings: IndexSettings, progress: ProgressFn | None):
+    def __init__(
+        self, library: Path, ref: ModelRef, settings: IndexSettings, progress: ProgressFn | None, activate: bool = True
+    ):
+        """`activate=False`: the model is recorded but the library's active one stays (a switch in progress)."""
         self.library, self.ref, self.settings, self.progress = library, ref, settings, progress
         self.key = model_key(ref.name, ref.weights_sha256)  # the folder of this model's index under vectors/
         self.db = open_catalog(library)
         with session(self.db, write=True) as s:
-            model = activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source)
+            model = activate_model(
+                s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source, activate=activate
+            )
             self.model_id, self.precision = model.id, model.precision
             s.commit()
         if settings.dtype == "auto" and self.precision:  # a library keeps the precision it was indexed in

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from .. import demo
-from ..serve import serve
+from ..serve import check_port, serve
+from .index import counts_text
 from .options import HostOption, PortOption
 from .report import reported
 
@@ -32,12 +33,13 @@ def demo_command(
     """Build a demo library (generated shapes and scikit-image's photos), search it, and serve the UI on it."""
     start = time.perf_counter()
     with reported():
+        if serve_ui:
+            check_port(host, port)
         built = demo.build(library)
-        s = built.summary
         how = "reused" if built.reused else "generated"
         typer.echo(
-            f"demo library {built.library} ({how} photos in {built.photos}; indexed {s.indexed}, "
-            f"unchanged {s.unchanged}, duplicates {s.duplicates}) in {time.perf_counter() - start:.1f} s"
+            f"demo library {built.library} ({how} photos in {built.photos}; {counts_text(built.summary)}) "
+            f"in {time.perf_counter() - start:.1f} s"
         )
         _print_searches(built.library)
     if serve_ui:

@@ -23,7 +23,7 @@ from indexer.model import cheaper_release
 from indexer.pipeline import GpuSpecError, IndexSettings, index, resolve_gpus, visible_gpus
 from indexer.sources import ScanOptions
 
-from .options import JsonFlag, LibraryOption, ModelOption
+from .options import DeviceOption, DtypeOption, JsonFlag, LibraryOption, ModelOption, RuntimeOption
 from .report import err, reported
 
 
@@ -85,14 +85,17 @@ def index_command(
         list[Path], typer.Argument(help="Folders or WebDataset tar shards (brace patterns too) to index (again).")
     ],
     library: LibraryOption = None,
-    model: ModelOption = "tiny-shapes",
-    runtime: Annotated[str, typer.Option(help="auto, numpy, paddle or torch.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    model: ModelOption = None,
+    switch_model: Annotated[
+        bool, typer.Option("--switch-model", help="Embed every file again with --model and make it the library's.")
+    ] = False,
+    runtime: RuntimeOption = "auto",
+    device: DeviceOption = "auto",
     gpus: Annotated[
         str | None, typer.Option(help="Spread over GPUs, one process each: all, a count, or indices like 0,1.")
     ] = None,
     gpu_decode: Annotated[str, typer.Option(help="Decode large JPEGs on the GPU too: auto, on or off.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="The weights' precision: auto, float32, bfloat16 or float16.")] = "auto",
+    dtype: DtypeOption = "auto",
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Images per model batch [default: what fits the GPU (<= 256); CPU: 32].")
     ] = None,
@@ -150,11 +153,11 @@ def index_command(
             use_database(library_path(library), db)
         settings = _with_gpus(settings, gpus, device)
         if as_json:
-            summary = index(roots, library, model, settings)
+            summary = index(roots, library, model, settings, switch_model=switch_model)
         else:
             bar, update = _index_progress()
             try:
-                summary = index(roots, library, model, settings, progress=update)
+                summary = index(roots, library, model, settings, progress=update, switch_model=switch_model)
             finally:
                 bar.stop()
     for path, reason in summary.failures:
@@ -164,12 +167,23 @@ def index_command(
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
     else:
-        counts = ", ".join(
-            f"{k} {v}" for k, v in summary.as_dict().items() if k not in ("failures", "seconds", "stages", "warnings")
-        )
-        typer.echo(f"{counts} in {summary.seconds:.1f} s")
+        typer.echo(f"{counts_text(summary)} in {summary.seconds:.1f} s")
     if strict and summary.failed:
         raise typer.Exit(1)
+
+
+def counts_text(summary) -> str:
+    """'12 indexed, 40 unchanged, 2 unreadable (unchanged)': what this run did, zero counts left out."""
+    parts = [f"{summary.indexed} indexed"]
+    parts += [f"{n} {what}" for n, what in (
+        (summary.unchanged, "unchanged"),
+        (summary.moved, "moved (vector kept)"),
+        (summary.duplicates, "copies of images already indexed"),
+        (summary.missing, "missing (no longer found)"),
+        (summary.failed, "unreadable"),
+        (summary.unreadable, "unreadable (unchanged)"),
+    ) if n]  # fmt: skip
+    return ", ".join(parts)
 
 
 def _with_gpus(settings, gpus: str | None, device: str):

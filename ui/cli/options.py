@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +20,18 @@ LibraryOption = Annotated[
 ]
 
 
-ModelOption = Annotated[str, typer.Option("--model", "-m", envvar="PIXSEEK_MODEL", help="Model name or directory.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="PIXSEEK_MODEL",
+        help="Model name or directory, for a new library [default: tiny-shapes]; a library keeps its own.",
+    ),
+]
 
 
-DATE = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+DATE = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m", "%Y"]  # a year or a month: its first day
 
 
 # The filter options, shared by every command that selects images (search, export).
@@ -74,3 +83,38 @@ PortOption = Annotated[int, typer.Option(min=1, max=65535, help="The port to ser
 
 
 HostOption = Annotated[str, typer.Option(help="The address to bind (127.0.0.1: this machine only).")]
+
+
+# The model's runtime, device and precision: checked when the command line is read, before any model loads.
+def choice(values):
+    """An option callback that accepts only these values (named in the message when another is given)."""
+
+    def check(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+RuntimeOption = Annotated[
+    str, typer.Option(callback=choice(("auto", "numpy", "paddle", "torch")), help="auto, numpy, paddle or torch.")
+]
+
+
+def _device(value: str) -> str:
+    if re.fullmatch(r"auto|cpu|cuda(:\d+)?", value) is None:
+        raise typer.BadParameter(f"{value!r} is not a device: use auto, cpu, cuda or cuda:N")
+    return value
+
+
+DeviceOption = Annotated[str, typer.Option(callback=_device, help="auto, cpu, cuda or cuda:N.")]
+
+
+DtypeOption = Annotated[
+    str,
+    typer.Option(
+        callback=choice(("auto", "float32", "bfloat16", "float16")),
+        help="The weights' precision (auto: the library's, or the fastest here for a new library).",
+    ),
+]

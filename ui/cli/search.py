@@ -16,6 +16,8 @@ from .options import (
     AfterOption,
     BeforeOption,
     CameraOption,
+    DeviceOption,
+    DtypeOption,
     FormatsOption,
     JsonFlag,
     LibraryOption,
@@ -23,31 +25,38 @@ from .options import (
     MaxWidthOption,
     MinHeightOption,
     MinWidthOption,
+    RuntimeOption,
     StrictnessOption,
     UnderOption,
+    choice,
     filters_from,
 )
 from .report import reported
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
+def _row(rank: int, hit) -> list[str]:
+    taken = hit.taken_at.strftime("%Y-%m-%d %H:%M") if hit.taken_at else ""
+    size = f"{hit.size / 1024:.0f} KB"
+    return [str(rank), str(hit.image_id), f"{hit.score:.3f}", hit.path, taken, size, f"{hit.width}x{hit.height}"]
 
 
-def _print_table(result: SearchResult, offset: int) -> None:
-    table = Table("#", "score", "path", "taken", "size", "pixels")
-    for rank, hit in enumerate(result.hits, start=offset + 1):
-        taken = hit.taken_at.strftime("%Y-%m-%d %H:%M") if hit.taken_at else ""
-        table.add_row(
-            str(rank), f"{hit.score:.3f}", hit.path, taken, f"{hit.size / 1024:.0f} KB", f"{hit.width}x{hit.height}"
-        )
-    Console().print(table)
+def _print_hits(result: SearchResult, offset: int) -> None:
+    """A table on a terminal (paths folded, never cut); tab-separated lines when piped (one hit a line)."""
+    if not result.hits:
+        typer.echo("no results" + (" (none stands out: try without --relevant)" if result.total == 0 else ""), err=True)
+        return
+    rows = [_row(rank, hit) for rank, hit in enumerate(result.hits, start=offset + 1)]
+    console = Console()
+    if console.is_terminal:
+        table = Table("#", "id", "score", "path", "taken", "size", "pixels")
+        table.columns[3].overflow = "fold"
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        typer.echo("\n".join("\t".join(row) for row in rows))
     if result.total is not None:
-        typer.echo(f"{result.total} relevant results")
+        typer.echo(f"{result.total} relevant results", err=not console.is_terminal)
 
 
 def search_command(
@@ -61,7 +70,9 @@ def search_command(
     offset: Annotated[int, typer.Option(min=0, help="Skip this many results (paging).")] = 0,
     relevant: Annotated[bool, typer.Option(help="Only the results that stand out for this query.")] = False,
     strictness: StrictnessOption = 0.5,
-    sort: Annotated[str, typer.Option(help=f"Order results by {', '.join(SORTS)}.")] = "score",
+    sort: Annotated[
+        str, typer.Option(callback=choice(SORTS), help="Order the results (all relevant ones) by this.")
+    ] = "score",
     under: UnderOption = None,
     after: AfterOption = None,
     before: BeforeOption = None,
@@ -72,12 +83,9 @@ def search_command(
     max_height: MaxHeightOption = None,
     formats: FormatsOption = None,
     library: LibraryOption = None,
-    runtime: Annotated[str, typer.Option(help="auto, numpy, paddle or torch.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[
-        str,
-        typer.Option(help="The query encoder's weights: auto (the library's precision), float32, bfloat16, float16."),
-    ] = "auto",
+    runtime: RuntimeOption = "auto",
+    device: DeviceOption = "auto",
+    dtype: DtypeOption = "auto",
     server: Annotated[
         str | None,
         typer.Option(
@@ -86,6 +94,8 @@ def search_command(
     ] = None,
     token: Annotated[str | None, typer.Option(envvar="PIXSEEK_TOKEN", help="The server's bearer token.")] = None,
     as_json: JsonFlag = False,
+    paths_only: Annotated[bool, typer.Option("--paths", "-f", help="Print only the paths, one per line.")] = False,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the --sort order.")] = False,
 ) -> None:
     """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""
     filters = filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
@@ -103,10 +113,13 @@ def search_command(
             relevant=relevant,
             strictness=strictness,
             sort=sort,
+            reverse=reverse,
         )
     for note in result.warnings:
         typer.echo(f"warning: {note}", err=True)
     if as_json:
         typer.echo(json.dumps([h.as_dict() for h in result.hits], indent=2))
+    elif paths_only:
+        typer.echo("\n".join(h.path for h in result.hits))
     else:
-        _print_table(result, offset)
+        _print_hits(result, offset)

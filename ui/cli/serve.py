@@ -9,8 +9,9 @@ import uvicorn
 
 from indexer.library import has_catalog, library_path
 
+from ..serve import check_port
 from ..service import create_app
-from .options import LibraryOption
+from .options import DeviceOption, HostOption, LibraryOption, PortOption, RuntimeOption
 from .report import OptionConflict, reported
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
@@ -18,21 +19,22 @@ LOCAL = ("127.0.0.1", "localhost", "::1")
 
 def serve_command(
     library: LibraryOption = None,
-    host: Annotated[str, typer.Option(help="The address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to serve on.")] = 8765,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8765,
     token: Annotated[
         str | None, typer.Option(envvar="PIXSEEK_TOKEN", help="Require `Authorization: Bearer TOKEN` on every request.")
     ] = None,
     cors: Annotated[
         list[str] | None, typer.Option(help="Let pages from this origin call the API (repeatable).")
     ] = None,
-    runtime: Annotated[str, typer.Option(help="auto, numpy, paddle or torch.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    runtime: RuntimeOption = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Serve a library over HTTP: search, thumbnails, status, duplicates, and clip-retrieval's /knn-service."""
     with reported():
         if host not in LOCAL and not token:
             raise OptionConflict(f"--host {host} lets other machines in: give --token (or PIXSEEK_TOKEN) as well")
+        check_port(host, port)
         path = library_path(library)
         app = create_app(path, token=token, cors=tuple(cors or ()), runtime=runtime, device=device)
         if has_catalog(path):

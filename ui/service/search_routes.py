@@ -32,6 +32,7 @@ class SearchOptions(BaseModel):
     relevant: bool = False
     strictness: float = Field(0.5, ge=0.0, le=1.0)
     sort: str = Field("score", pattern="^(" + "|".join(SORTS) + ")$")
+    reverse: bool = False
     under: str | None = None
     after: datetime | None = None
     before: datetime | None = None

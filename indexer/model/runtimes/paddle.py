@@ -34,6 +34,10 @@ def import_paddle():
     # Importing paddle and paddlenlp warns about ccache and distutils and logs library versions at
     # INFO: none of it is the user's concern, and `pixseek index` keeps stderr for skipped files.
     logging.disable(logging.INFO)
+    # PaddleNLP also puts an INFO handler on the root logger, which would print every library's INFO
+    # lines (Alembic's "Context impl SQLiteImpl." on each catalog opened): the root is put back as it was.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -45,6 +49,8 @@ def import_paddle():
         raise RuntimeUnavailable("paddle", f"{exc}; install pixseek[cpu] or pixseek[gpu]") from exc
     finally:
         logging.disable(logging.NOTSET)
+        root.setLevel(level)
+        root.handlers[:] = handlers
     logger.set_level("WARNING")
     logging.getLogger("paddlenlp").setLevel(logging.WARNING)
     return paddle, CLIPConfig, CLIPModel, no_init_weights

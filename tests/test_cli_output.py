@@ -1,0 +1,77 @@
+"""What the terminal shows around `pixseek index`, `ui`, `serve` and `demo`: a summary in words, the demo
+model named once, a port in use refused before anything else is printed, no library's INFO lines."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from indexer.sources import synthetic
+from ui.cli import app
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        synthetic.write(synthetic.sample(i, 4), folder, i)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "empty.png").write_bytes(b"")
+    return folder
+
+
+def test_the_summary_says_what_happened_in_words(photos, tmp_path):
+    args = ["index", str(photos), "-l", str(tmp_path / "lib")]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    last = first.stdout.strip().split("\n")[-1]
+    assert last.startswith("3 indexed, 2 unreadable in ") and "decoded_on" not in first.output
+    again = CliRunner().invoke(app, args)
+    assert again.stdout.strip().split("\n")[-1].startswith("0 indexed, 3 unchanged, 2 unreadable (unchanged) in ")
+
+
+def test_the_bundled_demo_model_is_named_as_such_once(photos, tmp_path):
+    result = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
+    assert result.stderr.count("tiny-shapes is pixseek's bundled demo model") == 1
+    assert "--model vit-g-14 --switch-model" in result.stderr
+
+
+def test_a_model_directory_gets_no_demo_note(photos, tmp_path, micro_model):
+    result = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib"), "-m", str(micro_model)])
+    assert result.exit_code == 0 and "demo model" not in result.stderr
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [["ui"], ["serve"], ["demo"]])
+def test_a_port_in_use_is_one_line_and_nothing_starts(command, busy_port, tmp_path):
+    result = CliRunner().invoke(app, [*command, "--port", str(busy_port), "-l", str(tmp_path / "lib")])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == f"error: 127.0.0.1:{busy_port} is already in use (another server?); choose " \
+        "another with --port"  # fmt: skip
+    assert not (tmp_path / "lib").exists()  # the demo built nothing
+
+
+def test_no_library_logs_at_info_after_paddlenlp_is_imported(photos, tmp_path):
+    """PaddleNLP puts an INFO handler on the root logger; Alembic then announced its context on every
+    catalog opened. A real process: the paddle runtime imported, then a command that opens the catalog."""
+    pytest.importorskip("paddlenlp")
+    CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
+    code = (
+        "from indexer.model.runtimes.paddle import import_paddle; import_paddle(); "
+        f"from ui.cli import app; app(['status', '-l', {str(tmp_path / 'lib')!r}])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "INFO" not in done.stderr and "Context impl" not in done.stderr and "3 ok" in done.stdout
