@@ -29,7 +29,8 @@ def test_demo_library_has_folders_dates_photos_and_planted_copies(demo_library):
     assert albums == set(demo.ALBUMS)
     assert sum("original" in t for t in truth.values()) == 2 * len(demo.COPIED) + len(demo.EXACT_COPIES)
     assert (demo_library.photos / "photos" / "chelsea.png").is_file()  # shipped inside scikit-image's wheel
-    assert "3 copies of images already indexed" in demo_library.output  # the byte-identical copies share their original's vector
+    # the byte-identical copies share their original's vector
+    assert "3 copies of images already indexed" in demo_library.output
 
 
 def test_a_second_demo_run_reuses_the_library(demo_library, tmp_path):
