@@ -42,6 +42,23 @@ def test_models_info_describes_a_model_directory(narrow_model):
     assert info["vision"]["act"] == "gelu" and info["weights"] == "model_state.pdparams"
 
 
+def test_models_info_prints_readable_text_not_python_dicts(narrow_model):
+    result = runner.invoke(app, ["models", "info", str(narrow_model)])
+    assert result.exit_code == 0, result.output
+    assert "{" not in result.output and "'" not in result.output
+    assert "1024 dimensions" in result.output and "width 1408 (16 heads" in result.output
+    assert "GFLOP per image" in result.output and "weights cache" in result.output
+
+
+def test_models_info_of_a_release_not_downloaded_describes_it_and_how_to_get_it(models_dir):
+    result = runner.invoke(app, ["models", "info", "vit-g-14"])
+    assert result.exit_code == 0, result.output
+    assert "pixseek models download vit-g-14" in result.output
+    assert "40 layers of width 1408" in result.output and "1,367 M parameters" in result.output
+    info = json.loads(runner.invoke(app, ["models", "info", "vit-g-14", "--json"]).output)
+    assert info["installed"] is False and info["dim"] == 1024 and "weights_sha256" not in info
+
+
 def test_models_info_on_a_bad_path_is_one_error_line_and_exit_2(tmp_path):
     result = runner.invoke(app, ["models", "info", str(tmp_path / "nope")])
     assert result.exit_code == 2

@@ -78,10 +78,44 @@ def info(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    for key, value in summary.items():
-        if key == "cache":
-            value = ", ".join(f"{e['layout']} {e['dtype']} ({e['bytes'] / 2**30:.2f} GiB)" for e in value) or "-"
-        typer.echo(f"{key:>22}: {value}")
+    for line in _info_text(summary):
+        typer.echo(line)
+
+
+def _millions(count: int) -> str:
+    return f"{count / 1e6:,.0f} M" if count >= 10e6 else f"{count / 1e6:,.1f} M"
+
+
+def _info_text(s: dict) -> list[str]:
+    """`models info` for a reader: what the model is, where it is, what it costs and how this machine runs it."""
+    v, t, cpu = s["vision"], s["text"], s["cpu"]
+    lines = [s["name"] + (f": {s['description']}" if s.get("description") else "")]
+    if s["installed"]:
+        lines.append(f"  installed     {s['path']}")
+        lines.append(f"  weights       {s['weights']} (sha256 {s['weights_sha256'][:16]}...)")
+    else:
+        lines.append(f"  installed     no (it would go to {s['path']}): pixseek models download {s['name']}")
+    lines.append(f"  embeddings    {s['dim']} dimensions; {_millions(s['parameters'])} parameters")
+    lines.append(
+        f"  image tower   {v['layers']} layers of width {v['width']} ({v['heads']} heads, MLP {v['mlp']}), "
+        f"{v['image_size']} px images in {v['patch']} px patches, {v['act']}"
+    )
+    lines.append(
+        f"  text tower    {t['layers']} layers of width {t['width']} ({t['heads']} heads, MLP {t['mlp']}), "
+        f"{t['context']} tokens, vocabulary {t['vocab']:,}"
+    )
+    rate = s.get("cpu_images_per_s_measured")
+    measured = f"; measured {rate:g} images/s on a 2-core CPU with bfloat16" if rate else ""
+    lines.append(f"  cost          {s['vision_gflop_per_image']:g} GFLOP per image{measured}")
+    native = "has" if cpu["native_bfloat16"] else "has no"
+    lines.append(
+        f"  this machine  the CPU {native} native bfloat16: indexes with {cpu['index_with']}, "
+        f"answers queries with {cpu['query_with']}"
+    )
+    if s["installed"]:
+        cached = [f"{e['layout']} {e['dtype']} ({e['bytes'] / 2**30:.2f} GiB)" for e in s["cache"]]
+        lines.append(f"  weights cache {', '.join(cached) or 'none yet (built at the first load)'}")
+    return lines
 
 
 @models_app.command("cache")
