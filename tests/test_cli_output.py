@@ -35,6 +35,16 @@ def test_the_summary_says_what_happened_in_words(photos, tmp_path):
     assert again.stdout.strip().split("\n")[-1].startswith("0 indexed, 3 unchanged, 2 unreadable (unchanged) in ")
 
 
+def test_the_model_load_is_its_own_stage_and_rates_count_from_its_end(photos, tmp_path):
+    first = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
+    assert first.exit_code == 0, first.output
+    assert "model tiny-shapes loaded in " in first.stderr
+    bar = next(line for line in first.stderr.splitlines() if line.startswith("indexing"))
+    assert " 0.0 images/s" not in bar and "5/5" in bar
+    again = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
+    assert "loading model" not in again.stderr and "loaded in" not in again.stderr  # nothing new: no model
+
+
 def test_the_bundled_demo_model_is_named_as_such_once(photos, tmp_path):
     result = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
     assert result.stderr.count("tiny-shapes is pixseek's bundled demo model") == 1

@@ -90,6 +90,7 @@ class Progress:
     device: str = ""  # where the model runs: "cpu", "cuda:0"
     vision_gflop: float = 0.0  # the model's cost per image
     remaining_s: float | None = None  # the time left at the rate measured since the model was loaded
+    load_seconds: float | None = None  # how long loading the model took, once it is loaded
 
 
 ProgressFn = Callable[[Progress], None]
@@ -142,9 +143,11 @@ class IndexRun:
         if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
             self.state.stage = "loading model"
             self.report()
+            started = time.perf_counter()
             with self.timed("load_model"):
                 self._load_encoder()
                 self.encoder.tower("vision")  # mapped (or converted, the first time) while the stage says so
+            self.state.load_seconds = time.perf_counter() - started
             self.state.stage, self.state.device = "indexing", self.encoder.device
             self._measured_from = (time.perf_counter(), self.state.done)
         return self.encoder

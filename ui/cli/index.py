@@ -27,8 +27,11 @@ from .options import DeviceOption, DtypeOption, JsonFlag, LibraryOption, ModelOp
 from .report import err, reported
 
 
-def _index_progress():
-    """A rich progress bar with files/s, images encoded/s and an ETA, and the callback that feeds it."""
+def _index_progress(console=err):
+    """A rich progress bar with files/s, images encoded/s and an ETA, and the callback that feeds it. Loading
+    the model (seconds to minutes for a large one, longer the first time its weights are converted) is a stage
+    of its own: a line that pulses while it lasts and then says how long it took; the rates leave the
+    load's time out, so the bar never sits at 0.0 images/s waiting for it."""
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -36,21 +39,30 @@ def _index_progress():
         TextColumn("{task.fields[rates]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=console,
         transient=False,
     )
-    task = bar.add_task("indexing", total=None, rates="")
-    start, told = [0.0], [False]
+    task = bar.add_task("scanning", total=None, rates="")
+    clock: dict = {"start": 0.0, "load": None, "told": False}  # perf_counter at the first update; the load's task
 
     def update(state) -> None:
-        if not start[0]:
-            start[0] = time.perf_counter()
+        now = time.perf_counter()
+        if not clock["start"]:
+            clock["start"] = now
             bar.start()  # only once there is work: a run that fails at once prints just its error
-        elapsed = max(time.perf_counter() - start[0], 1e-6)
+        if state.stage == "loading model":
+            if clock["load"] is None:
+                clock["load"] = bar.add_task(f"loading model {state.model}", total=None, rates="")
+            bar.update(task, description="waiting for the model", total=state.total, completed=state.done)
+            return
+        if clock["load"] is not None and state.load_seconds is not None and not bar.tasks[clock["load"]].finished:
+            taken = f"{state.load_seconds:.1f} s"
+            bar.update(clock["load"], total=1, completed=1, description=f"model {state.model} loaded in {taken}")
+        elapsed = max(now - clock["start"] - (state.load_seconds or 0.0), 1e-6)  # the rates leave the load out
         rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"
         bar.update(task, description=state.stage, total=state.total, completed=state.done, rates=rates)
-        if not told[0] and state.remaining_s is not None:
-            told[0] = True
+        if not clock["told"] and state.remaining_s is not None:
+            clock["told"] = True
             if state.remaining_s >= LONG_RUN_S:
                 bar.console.print(cost_line(state))
 
