@@ -23,7 +23,7 @@ from PIL import ImageOps
 from indexer import ImageError
 from indexer.library import VectorIndex
 from indexer.model import to_rgb
-from indexer.sources import DECODE_ERRORS, open_image, open_source
+from indexer.sources import guarded, open_image, open_source
 
 Ids = NDArray[np.int64]  # (n,) catalog image ids
 Pairs = tuple[Ids, Ids, NDArray[np.float32]]  # (a, b, distance), a < b
@@ -59,9 +59,9 @@ def hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
 def fine_hash(path: str) -> NDArray[np.bool_] | None:
     """256-bit pHash of the upright image at path, or None when it cannot be read now."""
     try:
-        with open_image(open_source(path), draft_size=FINE_DRAFT) as image:
+        with guarded(path), open_image(open_source(path), draft_size=FINE_DRAFT) as image:
             gray = ImageOps.grayscale(to_rgb(image))
-    except (ImageError, *DECODE_ERRORS):
+    except ImageError:
         return None
     return imagehash.phash(gray, hash_size=FINE_HASH_SIZE).hash.ravel()
 

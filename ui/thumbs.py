@@ -11,7 +11,7 @@ from PIL import Image
 
 from indexer import ImageError, PixseekError
 from indexer.model import to_rgb
-from indexer.sources import DECODE_ERRORS, member_address, open_image, open_source, source_stat, split_address
+from indexer.sources import guarded, member_address, open_image, open_source, source_stat, split_address
 
 THUMB_SIDE = 256  # pixels, long side: a 50-result page is about 50 x 10 KB
 PREVIEW_SIDE = 1600  # the "open" view: enough for a screen, never a full 50 MP decode into the page
@@ -37,11 +37,9 @@ def inside_roots(path: str | Path, roots: tuple[str, ...]) -> Path:
 
 def _scaled(path: Path, side: int) -> Image.Image:
     """The image upright (EXIF), RGB, its long side at most `side`; decoded within the indexer's limits."""
-    image = to_rgb(open_image(open_source(path), draft_size=side))
-    try:
+    with guarded(str(path)):
+        image = to_rgb(open_image(open_source(path), draft_size=side))
         image.thumbnail((side, side), Image.Resampling.LANCZOS)
-    except DECODE_ERRORS as exc:
-        raise ImageError(str(path), f"cannot decode ({exc})") from exc
     return image
 
 

@@ -89,8 +89,8 @@ def _deep_to_rgb(image: Image.Image) -> Image.Image:
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """First frame, upright per EXIF, as RGB: alpha on white, 16-bit / 32-bit / float scaled to 8 bits."""
-    if getattr(image, "n_frames", 1) > 1:
-        image.seek(0)
+    # No seek: an image is opened at its first frame (a PSD at its flattened composite, which seek(0)
+    # refuses: its layers are frames 1..n), and pixseek never moves it off that frame.
     image = _upright(image)
     mode = image.mode
     if mode == "RGB" and "transparency" not in image.info:

@@ -2,6 +2,7 @@
 the CPU in worker processes, or JPEGs on the GPU), and the synthetic set the bundled model is made from.
 
 files (image names, bytes within limits) <- tars (members, `<tar>::<member>` addresses) <- scan;
+guard (every decode: one-line errors, decoders' own stderr captured);
 images (open within pixel limits) <- decode (hash, EXIF, pHash, model crop) <- gpu_decode, decode_threads
 <- reader (worker processes); synthetic/ stands alone.
 """
@@ -10,6 +11,7 @@ from .decode import Decoded, ImageMeta, decode_bytes, decode_file, exif_fields
 from .decode_threads import DECODE_CHUNK, Chunk, DecodeThreads
 from .files import IMAGE_EXTENSIONS, MAX_FILE_BYTES, read_bytes, read_file
 from .gpu_decode import GPU_MIN_PIXELS, NO_CROP, PHASH_SIZE, JpegJob, decoded_from_gpu, probe
+from .guard import guarded, keep_python_stderr
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
 from .reader import Outcome, ReadSettings, read_all, reader_for
 from .scan import FoundFile, ScanOptions, walk, walk_shards
@@ -32,4 +34,4 @@ __all__ += ["MEMBER_SEP", "NO_CROP", "PHASH_SIZE", "Chunk", "DecodeThreads", "De
 __all__ += ["InsideShard", "JpegJob", "Member", "Outcome", "ReadSettings", "ScanOptions", "decode_bytes"]
 __all__ += ["decode_file", "decoded_from_gpu", "exif_fields", "holding_file", "is_shard", "member_address"]
 __all__ += ["open_image", "open_source", "probe", "read_all", "read_bytes", "read_file", "read_source", "reader_for"]
-__all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_shards"]
+__all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_shards", "guarded", "keep_python_stderr"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from PIL import Image, ImageOps
 from indexer.errors import ImageError
 from indexer.model import EXIF_ERRORS, resize_crop, to_rgb
 
+from .guard import guarded
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
 from .tars import read_source
 
@@ -96,10 +96,13 @@ def exif_fields(image: Image.Image) -> dict:
     }
 
 
-def _meta(head: Image.Image, upright: Image.Image) -> ImageMeta:
+def _meta(head: Image.Image, upright: Image.Image, turned: bool) -> ImageMeta:
+    """`turned`: whether making the decoded pixels upright swapped their width and height. That, not the
+    orientation tag, says whether the header's size is the displayed one: Pillow's TIFF reader and
+    pillow-heif turn the image themselves and report the turned size."""
     fields = exif_fields(head)
     width, height = head.size
-    if fields.get("orientation") in (5, 6, 7, 8):
+    if turned:
         width, height = height, width
     phash = str(imagehash.phash(ImageOps.grayscale(upright)))
     defaults = dict.fromkeys(("taken_at", "camera_make", "camera_model", "gps_lat", "gps_lon", "orientation"))
@@ -111,10 +114,7 @@ def decode_bytes(
 ) -> Decoded:
     """Hash, metadata and model crop (size x size) of one image file's bytes (`digest`: their sha256, if known)."""
     digest = digest or hashlib.sha256(data).hexdigest()
-    # PIL warns about corrupt EXIF and large images on stderr; the outcome already says what matters
-    # (the pixel limit is checked again without the warning), and stderr is kept for skipped files.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with guarded(where):  # the pixel limit is checked again without PIL's warning
         return _decode(data, where, size, draft, max_pixels, digest)
 
 
@@ -129,7 +129,7 @@ def _decode(data: bytes, where: str, size: int, draft: bool, max_pixels: int, di
     try:
         upright = to_rgb(image)
         crop = resize_crop(upright, size)
-        meta = _meta(head or image, upright)
+        meta = _meta(head or image, upright, turned=upright.size != image.size)
     except DECODE_ERRORS as exc:
         raise ImageError(where, f"cannot decode ({' '.join(str(exc).split())})") from exc
     return Decoded(content_hash=digest, size=len(data), meta=meta, crop=crop)

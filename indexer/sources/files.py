@@ -24,10 +24,12 @@ def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, os.stat_r
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ImageError(str(path), f"cannot read ({exc.strerror or exc})") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, socket or device"
+        raise ImageError(str(path), f"not a regular file ({kind}); never read")
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageError(str(path), "not a regular file (a FIFO, socket or device); never read")
         try:
             data = fh.read(limit + 1)
         except OSError as exc:
@@ -39,6 +41,8 @@ def read_file(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, os.stat_r
     return data, info
 
 
+# Photoshop's .psd (its flattened composite) and multi-picture .mpo (the first picture) as immich takes them.
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+    | {".psd", ".mpo"}
 )

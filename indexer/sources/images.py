@@ -81,6 +81,10 @@ def open_image(
             # PIL picks the largest scale 1/2, 1/4 or 1/8 that keeps both sides >= draft_size.
             image.draft("RGB", (draft_size, draft_size))
         image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Containers (ICNS, ICO, MPO) learn a frame's real size only when it loads, past the header check.
+        image.close()
+        raise ImageTooLarge(where, _bomb_pixels(exc), min(max_pixels, Image.MAX_IMAGE_PIXELS)) from exc
     except DECODE_ERRORS as exc:
         image.close()
         raise ImageError(where, _reason(exc)) from exc

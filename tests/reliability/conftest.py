@@ -1,7 +1,8 @@
 """The reliability suite's tally: tests record what they tried, and the run ends with one summary line.
 
     hostile files N tried, 0 crashes, 0 hangs; kills 20, 0 lost, 0 duplicated; concurrent searches M, 0 failed;
-    fuzz K cases, 0 crashes
+    fuzz K cases, 0 crashes; image queries Q tried, 0 tracebacks, 0 noisy; uploads U tried, 0 server errors;
+    stderr: 0 lines beside skipping lines
 
 Each figure is what the tests observed (a crash or a hang is counted before the test asserts there was none),
 so a failing test shows in the line too.
@@ -25,6 +26,12 @@ FIELDS = (
     ("{} failed", "searches_failed"),
     ("; fuzz {} cases", "fuzz_cases"),
     ("{} crashes", "fuzz_crashes"),
+    ("; image queries {} tried", "queries"),
+    ("{} tracebacks", "query_tracebacks"),
+    ("{} noisy", "query_noisy"),
+    ("; uploads {} tried", "uploads"),
+    ("{} server errors", "upload_server_errors"),
+    ("; stderr: {} lines beside skipping lines", "index_stderr_noise"),
 )
 
 

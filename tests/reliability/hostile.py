@@ -1,6 +1,6 @@
 """A corpus of hostile and odd image files, and what indexing each of them must give.
 
-    python tests/reliability/hostile.py OUT_DIR     # writes the corpus and prints one line per file
+    python -m tests.reliability.hostile OUT_DIR     # from the checkout: writes the corpus, one line per file
 
 Each entry says what the catalog must hold afterwards: "ok" (indexed; `upright` is the (width, height)
 the catalog must record), "failed" (recorded with a one-line reason containing `reason`), or "either"
@@ -256,13 +256,15 @@ def permissions_enforced(folder: Path) -> bool:
 
 def make_corpus(folder: Path) -> list[Expect]:
     """Write the hostile corpus into folder (created); return what indexing each entry must give."""
+    from .hostile_formats import more_kinds  # the second half builds on this module's pictures
+
     folder.mkdir(parents=True, exist_ok=True)
-    return _valid_files(folder) + _bad_files(folder) + _special_files(folder)
+    return _valid_files(folder) + _bad_files(folder) + _special_files(folder) + more_kinds(folder)
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python tests/reliability/hostile.py OUT_DIR", file=sys.stderr)
+        print("usage: python -m tests.reliability.hostile OUT_DIR", file=sys.stderr)
         return 2
     for expect in make_corpus(Path(argv[0])):
         print(f"{expect.outcome:6} {expect.name} {expect.reason}".rstrip())
