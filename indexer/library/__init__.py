@@ -21,7 +21,7 @@ from .catalog import (
 )
 from .folder import LibraryBusy, LibraryNotFound, existing_library, library_path, model_key, vectors_dir, writer_lock
 from .index_params import IndexParams, choose_params
-from .keywords import keyword_hits, keyword_words
+from .keywords import KEYWORD_MIN_CHARS, keyword_hits, keyword_words
 from .status import library_status
 from .sync import fetch_vectors, indexed_ids, open_index
 from .tables import ACTION_KINDS, RUN_COUNTS, Action, Base, Embedding, File, Image, Model, Root, Run, utcnow
@@ -32,6 +32,6 @@ __all__ = ["ACTION_KINDS", "RUN_COUNTS", "Action", "Base", "Embedding", "File", 
 __all__ += ["LibraryBusy", "LibraryNotFound", "Model", "Root", "Run", "VectorIndex", "activate_model", "active_model"]
 __all__ += ["bytes_to_vectors", "choose_params", "create_catalog_engine", "existing_library", "fetch_vectors"]
 __all__ += ["get_or_add_root", "has_catalog", "indexed_ids", "keyword_hits", "keyword_words", "library_path"]
-__all__ += ["library_status", "migration_connection"]
+__all__ += ["KEYWORD_MIN_CHARS", "library_status", "migration_connection"]
 __all__ += ["model_key", "open_catalog", "open_index", "recall_at_k", "session", "set_threads", "use_database"]
 __all__ += ["utcnow", "vector_to_bytes", "vectors_dir", "writer_lock"]

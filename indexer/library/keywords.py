@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .tables import File
 
-MIN_CHARS = 3  # a trigram index cannot look up less: shorter words are left out (`keyword_words`)
+KEYWORD_MIN_CHARS = 3  # a trigram index cannot look up less: shorter words are left out (`keyword_words`)
 # How much a word found in each field counts: a name match is the strongest sign, then a caption's words.
 WEIGHTS = {"name": 4.0, "path": 1.0, "caption": 2.0, "camera": 1.0}
 FIELDS = tuple(WEIGHTS)
@@ -23,9 +23,9 @@ KEYWORDS = table("file_keywords", column("rowid"), column("file_id"), column("do
 
 
 def keyword_words(text: str) -> tuple[list[str], list[str]]:
-    """The words of `text` that are searched, and the ones too short to be (under MIN_CHARS characters)."""
+    """The words of `text` that are searched, and the ones too short to be (under KEYWORD_MIN_CHARS characters)."""
     words = text.split()
-    return [w for w in words if len(w) >= MIN_CHARS], [w for w in words if len(w) < MIN_CHARS]
+    return [w for w in words if len(w) >= KEYWORD_MIN_CHARS], [w for w in words if len(w) < KEYWORD_MIN_CHARS]
 
 
 def fts5_query(words: list[str]) -> str:
