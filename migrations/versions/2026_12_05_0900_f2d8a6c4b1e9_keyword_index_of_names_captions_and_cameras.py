@@ -7,6 +7,8 @@ One row per file: its name (after the last `/` or a tar's `::`), its whole path 
 relpath, so every folder name is in it), its caption and its camera "make model". Triggers keep the rows in
 step with every write (index, move, rename, re-index, `roots move`, deletion), whichever code path makes
 it, and the upgrade fills them for the files already there.
+Measured on the 2-core machine (SQLite, 20,000 new file rows in batches of 500): 0.104 ms a row with the
+triggers, 0.040 without; a keyword query over them 35-50 ms.
 
 SQLite: an FTS5 table with the trigram tokenizer. unicode61 splits `IMG_20230512_1200.jpg` into whole
 tokens, so `IMG_20` or `2023` would need prefix queries and still miss a piece in the middle; trigram
