@@ -3,7 +3,7 @@ terms, filters, a relevance cutoff per query) through `Searcher`; near-duplicate
 actions with undo); curation (recipes, subsets, diversity) and export; facets and map points for the UI;
 and the evaluation of search quality. It reads libraries through `indexer`'s fronts only.
 
-query, filters, relevance <- searcher <- pairs, grouping, keep, members <- dedup <- actions;
+query, filters, relevance, fusion <- searcher <- pairs, grouping, keep, members <- dedup <- actions;
 recipe <- export <- curate (with diversity); facets, points, evaluation on top of searcher; remote (a
 running `pixseek serve` searched the same way).
 """

@@ -52,6 +52,7 @@ class RemoteSearcher:
         k: int = 20,
         *,
         images: Sequence[str | Path] = (),
+        keywords: str | None = None,
         offset: int = 0,
         filters: Filters | None = None,
         relevant: bool = False,
@@ -65,7 +66,8 @@ class RemoteSearcher:
         fields = {**fields, "formats": list(fields.pop("formats", ()))}
         fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
         options = {"k": k, "offset": offset, "relevant": relevant, "strictness": strictness, "sort": sort}
-        options["reverse"] = reverse
+        asked = {"keywords": keywords} if keywords else {}
+        options = {**options, "reverse": reverse, **asked}
         if len(images) > 1:
             raise ServerError("a search on a server takes one --image (it is uploaded)")
         if images:
@@ -74,7 +76,9 @@ class RemoteSearcher:
                 upload = {"file": (path.name, path.read_bytes())}
             except OSError as exc:
                 raise ServerError(f"{path}: cannot read ({exc.strerror or exc})") from None
-            data = self._post("/api/search/upload", files=upload, data={"q": terms, "k": k, "relevant": relevant})
+            data = self._post(
+                "/api/search/upload", files=upload, data={"q": terms, "k": k, "relevant": relevant, **asked}
+            )
         else:
             data = self._post("/api/search", json={"q": terms, **options, **fields})
         return SearchResult([_hit(h) for h in data["hits"]], data.get("total"), data.get("warnings", []))

@@ -1,4 +1,5 @@
-"""`Searcher`: query vectors from text, image files and indexed images, searched in a library's index."""
+"""`Searcher`: query vectors from text, image files and indexed images, searched in a library's index; keywords
+(names, folders, captions, cameras) searched in its catalog, alone or fused with the vector search."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from indexer import PixseekError
 from indexer.library import (
+    KEYWORD_MIN_CHARS,
     Embedding,
     File,
     Image,
@@ -21,6 +23,8 @@ from indexer.library import (
     active_model,
     existing_library,
     fetch_vectors,
+    keyword_hits,
+    keyword_words,
     model_key,
     open_catalog,
     open_index,
@@ -32,11 +36,13 @@ from indexer.sources import decode_file
 
 from .batching import TextBatcher
 from .filters import Filters, allowed_ids, display_path
+from .fusion import fuse
 from .query import QueryError, Term, parse
 from .relevance import relevant_count
 
 SORTS = ("score", "date", "path", "size")
 CANDIDATES = 4000  # scores looked at to decide how many results are relevant
+KEYWORD_CANDIDATES = 10_000  # best keyword-matching files looked at (before filters)
 
 
 class NoModel(PixseekError):
@@ -53,7 +59,7 @@ class ModelChanged(PixseekError):
 class Hit:
     image_id: int
     path: str
-    score: float  # cosine similarity to the query vector
+    score: float  # cosine similarity to the query vector; see `matched` for the others
     width: int
     height: int
     format: str
@@ -61,6 +67,9 @@ class Hit:
     taken_at: datetime | None
     camera: str | None
     caption: str | None = None  # a tar shard member's sample caption (.txt)
+    # Which search found it: "semantic" (score: cosine), "keywords" alone (score: keyword score, higher is
+    # better), or with both searched, "semantic", "keywords" or "both" (score: reciprocal rank fusion).
+    matched: str = "semantic"
 
     def as_dict(self) -> dict:
         out = dict(vars(self))
@@ -182,6 +191,7 @@ class Searcher:
         k: int = 20,
         *,
         images: Sequence[str | Path] = (),
+        keywords: str | None = None,
         offset: int = 0,
         filters: Filters | None = None,
         relevant: bool = False,
@@ -191,12 +201,15 @@ class Searcher:
     ) -> SearchResult:
         """Hits for a query (see search.query for the language); relevant=True keeps only what stands out.
 
-        `sort` other than "score" orders every relevant result (the relevance cutoff chooses them) before
-        paging, so page 2 of a date-sorted search goes on where page 1 stopped; `reverse` flips the order."""
-        if sort not in SORTS:
-            raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
-        if k < 1 or offset < 0:
-            raise QueryError("", "k must be at least 1 and offset at least 0")
+        `keywords`: words found in file names, folders, tar captions and camera text (indexer.library.keywords).
+        Alone they need no model: every match is relevant, ranked by keyword score. With a query, the query's
+        ranking and theirs are fused into one (search.fusion). `sort` other than "score" orders every relevant
+        result (the relevance cutoff chooses them) before paging, so page 2 of a date-sorted search goes on
+        where page 1 stopped; `reverse` flips the order."""
+        _check(k, offset, sort)
+        keywords = (keywords or "").strip() or None
+        if keywords and not images and not (query if isinstance(query, str) else list(query)):
+            return self.search_keywords(keywords, k, offset=offset, filters=filters, sort=sort, reverse=reverse)
         terms = parse(query, images)
         xq, notes = self.query_vector(terms)
         encoded = any(t.kind != "id" for t in terms)
@@ -205,16 +218,36 @@ class Searcher:
                 f"the query was encoded with {self.encoder.dtype} weights, the library's images with "
                 f"{self.precision} ones; scores can differ slightly (leave out --dtype to match)"
             )
-        result = self.search_vector(xq, k, offset=offset, filters=filters, relevant=relevant, strictness=strictness,
-                                    sort=sort, reverse=reverse)  # fmt: skip
+        result = self.search_vector(xq, k, keywords=keywords, offset=offset, filters=filters, relevant=relevant,
+                                    strictness=strictness, sort=sort, reverse=reverse)  # fmt: skip
         result.warnings[:0] = notes
         return result
+
+    def search_keywords(
+        self,
+        keywords: str,
+        k: int = 20,
+        *,
+        offset: int = 0,
+        filters: Filters | None = None,
+        sort: str = "score",
+        reverse: bool = False,
+    ) -> SearchResult:
+        """Hits for keywords alone, best keyword score first; all are relevant (`total` counts them)."""
+        _check(k, offset, sort)
+        ids, scores, notes = self._keyword_ranking(keywords, self._allowed(filters))
+        total = len(ids)
+        if sort == "score":
+            ids, scores = ids[: offset + k], scores[: offset + k]
+        hits = _sorted(self._hits(ids, scores, dict.fromkeys(ids.tolist(), "keywords")), sort, reverse)
+        return SearchResult(hits=hits[offset : offset + k], total=total, warnings=notes)
 
     def search_vector(
         self,
         xq: np.ndarray,
         k: int = 20,
         *,
+        keywords: str | None = None,
         offset: int = 0,
         filters: Filters | None = None,
         relevant: bool = False,
@@ -223,38 +256,59 @@ class Searcher:
         reverse: bool = False,
     ) -> SearchResult:
         """Hits for a (dim,) query vector (normalised here), as `search` gives them for a query."""
-        if sort not in SORTS:
-            raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
-        if k < 1 or offset < 0:
-            raise QueryError("", "k must be at least 1 and offset at least 0")
+        _check(k, offset, sort)
+        xq = self._unit(xq)
+        allowed = self._allowed(filters)
+        relevant = relevant or sort != "score"  # a date (path, size) order is over the results that count
+        ids, scores = self._nearest(xq, CANDIDATES if relevant or keywords else k + offset, allowed)
+        total = relevant_count(scores, strictness) if relevant and len(scores) else 0 if relevant else None
+        if relevant:
+            ids, scores = ids[:total], scores[:total]
+        matched, notes = None, []
+        if keywords:  # the keyword matches are all relevant: what the cutoff kept, fused with them
+            found, _, notes = self._keyword_ranking(keywords, allowed)
+            matched = _matched(ids, found)
+            ids, scores = fuse([ids, found])
+            total = len(ids) if relevant else None
+        if sort == "score":
+            ids, scores = ids[: offset + k], scores[: offset + k]
+        hits = _sorted(self._hits(ids, scores, matched), sort, reverse)[offset : offset + k]
+        return SearchResult(hits=hits, total=total, warnings=notes)
+
+    def _unit(self, xq: np.ndarray) -> np.ndarray:
         xq = np.asarray(xq, np.float32).reshape(-1)
         norm = float(np.linalg.norm(xq)) if xq.shape == (self.dim,) and np.isfinite(xq).all() else 0.0
         if norm < 1e-6:
             raise QueryError("", f"a query vector must be {self.dim} finite numbers, not all zero")
-        xq = xq / norm
-        index = self.index
-        allowed = None
-        if filters is not None and filters.active():
-            with session(self.db) as s:
-                allowed = allowed_ids(s, filters)
-        relevant = relevant or sort != "score"  # a date (path, size) order is over the results that count
-        want = min(CANDIDATES, index.ntotal) if relevant else k + offset
-        D, ids = (
-            (np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64))
-            if index.ntotal == 0
-            else index.search(xq[None], max(1, want), allowed=allowed)
-        )
-        keep = ids[0] >= 0
-        scores, ids = D[0][keep], ids[0][keep]
-        total = None
-        if relevant:
-            total = relevant_count(scores, strictness) if len(scores) else 0
-            scores, ids = scores[:total], ids[:total]
-        hits = self._hits(ids, scores)
-        hits = _sorted(hits, sort, reverse)[offset : offset + k]
-        return SearchResult(hits=hits, total=total)
+        return xq / norm
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or not filters.active():
+            return None
+        with session(self.db) as s:
+            return allowed_ids(s, filters)
+
+    def _nearest(self, xq: np.ndarray, want: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the `want` images nearest to the unit (dim,) query, best first."""
+        index = self.index
+        if index.ntotal == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        D, ids = index.search(xq[None], max(1, min(want, index.ntotal)), allowed=allowed)
+        keep = ids[0] >= 0
+        return ids[0][keep], D[0][keep]
+
+    def _keyword_ranking(self, keywords: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list]:
+        """(ids, scores) of the images the keywords find, best first, within `allowed`; and warnings."""
+        _, short = keyword_words(keywords)
+        notes = [f"keyword {w!r} is shorter than {KEYWORD_MIN_CHARS} characters; it was left out" for w in short]
+        with session(self.db) as s:
+            ids, scores = keyword_hits(s, keywords, KEYWORD_CANDIDATES)
+        if allowed is not None:
+            keep = np.isin(ids, allowed)
+            ids, scores = ids[keep], scores[keep]
+        return ids, scores, notes
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, matched: dict[int, str] | None = None) -> list[Hit]:
         if not len(ids):
             return []
         with session(self.db) as s:
@@ -272,10 +326,29 @@ class Searcher:
         first = {}
         for image, root, relpath, size, caption in rows:
             first.setdefault(image.id, (image, display_path(root, relpath), size, caption))
-        return [_hit(first[int(i)], float(sc)) for i, sc in zip(ids, scores, strict=True) if int(i) in first]
+        how = matched or {}
+        return [
+            _hit(first[int(i)], float(sc), how.get(int(i), "semantic"))
+            for i, sc in zip(ids, scores, strict=True)
+            if int(i) in first
+        ]
 
 
-def _hit(found: tuple, score: float) -> Hit:
+def _check(k: int, offset: int, sort: str) -> None:
+    if sort not in SORTS:
+        raise QueryError(sort, f"sort by one of {', '.join(SORTS)}")
+    if k < 1 or offset < 0:
+        raise QueryError("", "k must be at least 1 and offset at least 0")
+
+
+def _matched(semantic: np.ndarray, keywords: np.ndarray) -> dict[int, str]:
+    """Which of the two rankings holds each id: "semantic", "keywords" or "both"."""
+    both = set(semantic.tolist()) & set(keywords.tolist())
+    out = dict.fromkeys(semantic.tolist(), "semantic") | dict.fromkeys(keywords.tolist(), "keywords")
+    return out | dict.fromkeys(both, "both")
+
+
+def _hit(found: tuple, score: float, matched: str = "semantic") -> Hit:
     image, path, size, caption = found
     camera = " ".join(x for x in (image.camera_make, image.camera_model) if x) or None
     return Hit(
@@ -289,6 +362,7 @@ def _hit(found: tuple, score: float) -> Hit:
         taken_at=image.taken_at,
         camera=camera,
         caption=caption,
+        matched=matched,
     )
 
 

@@ -60,7 +60,8 @@ def test_a_new_library_gets_a_catalog_at_head_in_wal_mode_with_foreign_keys(tmp_
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == catalog.BUSY_TIMEOUT_MS
-    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    keywords = {"file_keywords", *(f"file_keywords_{t}" for t in ("config", "content", "data", "docsize", "idx"))}
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"} | keywords
     engine.dispose()
 
 
@@ -69,7 +70,7 @@ def test_a_library_keeps_its_catalog_in_postgresql_and_refuses_a_second_catalog(
     engine = catalog.open_catalog(tmp_path / "library")
     assert engine.dialect.name == "postgresql" and not (tmp_path / "library" / "catalog.sqlite").exists()
     assert catalog.current_revision(engine) == HEAD
-    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version", "file_keywords"}
     engine.dispose()
     catalog.open_catalog(tmp_path / "other").dispose()  # a SQLite library
     with pytest.raises(CatalogError, match="already keeps its catalog in sqlite:///"):

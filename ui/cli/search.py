@@ -66,6 +66,15 @@ def search_command(
     image: Annotated[
         list[Path] | None, typer.Option("--image", "-i", help="An image file to search with (repeatable).")
     ] = None,
+    keywords: Annotated[
+        str | None,
+        typer.Option(
+            "--text",
+            "-t",
+            help="Keywords in file and folder names, tar captions, camera make/model (IMG_20, 2021); no model "
+            "is loaded for them alone; with a query, one list of both ranked together.",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many results.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many results (paging).")] = 0,
     relevant: Annotated[bool, typer.Option(help="Only the results that stand out for this query.")] = False,
@@ -97,7 +106,7 @@ def search_command(
     paths_only: Annotated[bool, typer.Option("--paths", "-f", help="Print only the paths, one per line.")] = False,
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the --sort order.")] = False,
 ) -> None:
-    """Search a library by text, image files or indexed images, with filters and a relevance cutoff."""
+    """Search a library by text, image files, indexed images or keywords, with filters and a relevance cutoff."""
     filters = filters_from(under, after, before, camera, min_width, min_height, max_width, max_height, formats)
     with reported():
         if server:
@@ -108,6 +117,7 @@ def search_command(
             query or [],
             k,
             images=image or [],
+            keywords=keywords,
             offset=offset,
             filters=filters,
             relevant=relevant,

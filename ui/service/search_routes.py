@@ -1,6 +1,7 @@
 """Search routes: the query language and options of `pixseek search`, the hit objects of its `--json`.
 
 GET  /api/search?q=a+red+circle&k=10&relevant=true&sort=date&after=2020-01-01
+GET  /api/search?keywords=IMG_20&q=beach      keywords (names, folders, captions, cameras), alone or fused with q
 POST /api/search           {"q": ["beach", "+", "0.5:sunset"], "images": [...], "k": 10, ...}
 POST /api/search/upload    multipart: file=<an image>, plus the same fields as form or query values
 """
@@ -33,6 +34,7 @@ class SearchOptions(BaseModel):
     strictness: float = Field(0.5, ge=0.0, le=1.0)
     sort: str = Field("score", pattern="^(" + "|".join(SORTS) + ")$")
     reverse: bool = False
+    keywords: str | None = Field(None, max_length=1000)  # `pixseek search --text`
     under: str | None = None
     after: datetime | None = None
     before: datetime | None = None
@@ -101,8 +103,9 @@ async def search_upload(
     q: Annotated[list[str], Form()] = (),
     k: Annotated[int, Form(ge=1, le=10_000)] = 20,
     relevant: Annotated[bool, Form()] = False,
+    keywords: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> SearchResponse:
     """Search by an uploaded image (at most 20 MB, decoded within the indexer's limits), plus optional terms."""
     data = await file.read(UPLOAD_LIMIT + 1)
     path = save_upload(data, file.filename or "upload", library.path / "uploads")
-    return run(library, SearchRequest(q=list(q), k=k, relevant=relevant), uploads=[str(path)])
+    return run(library, SearchRequest(q=list(q), k=k, relevant=relevant, keywords=keywords), uploads=[str(path)])
