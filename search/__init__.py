@@ -18,7 +18,7 @@ from .facets import Facets, facets
 from .filters import Filters
 from .keep import DEFAULT_ORDER, UnknownKeepRule
 from .members import Member
-from .points import first_paths, library_points
+from .points import first_paths, library_points, points_version
 from .query import QueryError, Term, parse
 from .recipe import BadRecipe, Item, Recipe, RecipeModelMismatch, Subset
 from .remote import RemoteSearcher, ServerError
@@ -29,5 +29,5 @@ __all__ = ["DEFAULT_ORDER", "FORMATS", "METHODS", "SORTS", "TIERS", "ActionRecor
 __all__ += ["DedupSettings", "DeleteNotConfirmed", "Facets", "Filters", "Group", "Hit", "Item", "Member", "NoModel"]
 __all__ += ["QueryError", "Recipe", "RecipeModelMismatch", "SearchResult", "Searcher", "Subset", "Term"]
 __all__ += ["UnknownFormat", "UnknownKeepRule", "UnsafePath", "apply", "build_subset", "evaluate", "export"]
-__all__ += ["facets", "find_groups", "first_paths", "library_points", "parse", "precision_recall"]
+__all__ += ["facets", "find_groups", "first_paths", "library_points", "parse", "points_version", "precision_recall"]
 __all__ += ["synthetic_library", "undo", "RemoteSearcher", "ServerError"]

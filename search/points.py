@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from indexer.library import File, Root, fetch_vectors, indexed_ids, session
+from indexer.library import Embedding, File, Root, fetch_vectors, indexed_ids, session
 
 from .filters import display_path
 from .searcher import Searcher
@@ -51,3 +51,15 @@ def first_paths(engine: Engine, ids: np.ndarray) -> dict[int, str]:
             for image_id, root, relpath in rows:
                 out.setdefault(image_id, display_path(root, relpath))
     return out
+
+
+def points_version(engine: Engine, model_id: int) -> tuple:
+    """What the map's points depend on, read cheaply: (ok files, their largest id and last sighting, vectors).
+
+    Equal versions mean equal points and paths, so the UI caches the projection under it instead of a timer."""
+    with session(engine) as s:
+        files = s.execute(
+            select(func.count(), func.max(File.id), func.max(File.last_seen)).where(File.status == "ok")
+        ).one()
+        vectors = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_id == model_id))
+    return (*files, vectors)

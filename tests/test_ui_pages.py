@@ -193,8 +193,8 @@ def test_library_page_shows_counts_model_and_index(on_demo):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     files = len(demo.truth(on_demo.photos))
-    assert metrics["files indexed"] == str(files) and metrics["failed"] == "0"
-    assert metrics["distinct images"] == str(files - len(demo.EXACT_COPIES))
+    assert metrics["files"] == str(files) and metrics["unreadable"] == "0"
+    assert metrics["photos"] == str(files - len(demo.EXACT_COPIES))
     assert any("tiny-shapes" in m.value for m in at.markdown)
 
 

@@ -1,6 +1,7 @@
 """What the app's pages share and load once per process (st.cache_resource: the library's Searcher, the
-uploads folder) or cache for a while (st.cache_data: facets, map points, duplicate groups, subsets); and
-`explained`, which turns a pixseek error into a message with the command that fixes it."""
+uploads folder) or cache (st.cache_data: facets, duplicate groups and subsets for a while; the map's points
+per version of the library); and `explained`, which turns a pixseek error into a message with the command
+that fixes it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import streamlit as st
 
 from indexer import ModelError, PixseekError
@@ -27,7 +28,10 @@ from search import (
     find_groups,
     first_paths,
     library_points,
+    points_version,
 )
+
+from . import mapview
 
 FACETS_TTL = 30  # seconds: a running index run adds folders and cameras
 
@@ -85,17 +89,19 @@ def uploads() -> Path:
     return Path(tempfile.mkdtemp(prefix="pixseek-uploads-"))
 
 
-@st.cache_data(ttl=60, show_spinner="Projecting the library's vectors...")
-def _points(path: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+@st.cache_data(max_entries=4, show_spinner="Projecting the library's vectors...")
+def _map_rows(path: str, version: tuple) -> pd.DataFrame:
+    """The map's frame for one version of the library (the key; unused in the body): kept until it changes."""
     searcher = _searcher(path)
     ids, xy = library_points(searcher)
-    return ids, xy, first_paths(searcher.db, ids)
+    return mapview.frame(ids, xy, first_paths(searcher.db, ids), Path(path), library_facets().roots)
 
 
-def points() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """(ids (n,), xy (n, 2), id -> path) of the library's images on the map (cached a minute)."""
+def map_rows() -> pd.DataFrame:
+    """The Map page's points (see mapview.frame), projected once per version of the library's files and vectors."""
     searcher()
-    return _points(str(library()))
+    s = _searcher(str(library()))
+    return _map_rows(str(library()), points_version(s.db, s.model_id))
 
 
 @st.cache_data(ttl=FACETS_TTL, show_spinner="Finding duplicates...")
@@ -123,5 +129,5 @@ def subset(recipe: Recipe) -> Subset:
 
 def library_changed() -> None:
     """Forget what files were where: after a dedup action or its undo."""
-    for cached in (_groups, _subset, _facets, _points):
+    for cached in (_groups, _subset, _facets, _map_rows):
         cached.clear()

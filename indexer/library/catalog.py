@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -288,6 +289,26 @@ def failures(session: Session, limit: int = 20) -> list[tuple[str, str]]:
         .limit(limit)
     ).tuples()
     return [(str(Path(root, relpath)), error or "") for root, relpath, error in rows]
+
+
+def searchable_images(session: Session, model_id: int) -> int:
+    """Distinct images a search can return: with an ok file and a vector of this model (exact copies once)."""
+    ok = select(File.image_id).where(File.status == "ok")
+    return session.scalar(
+        select(func.count()).select_from(Embedding).where(Embedding.model_id == model_id, Embedding.image_id.in_(ok))
+    )
+
+
+def recent_failures(session: Session, limit: int = 20) -> list[tuple[str, str, datetime]]:
+    """Return up to `limit` (path, error, last tried) of files that failed, the most recently tried first."""
+    rows = session.execute(
+        select(Root.path, File.relpath, File.error, File.last_seen)
+        .join(File.root)
+        .where(File.status == "failed")
+        .order_by(File.last_seen.desc(), Root.path, File.relpath)
+        .limit(limit)
+    ).tuples()
+    return [(str(Path(root, relpath)), error or "", seen) for root, relpath, error, seen in rows]
 
 
 # --- vectors ---------------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from .catalog import active_model, counts, failures, open_catalog, session
+from .catalog import active_model, counts, open_catalog, recent_failures, searchable_images, session
 from .folder import existing_library, model_key, vectors_dir
-from .tables import Root, Run
+from .tables import File, Root, Run
 
 MANIFEST_FIELDS = (
     "kind",
@@ -27,11 +27,23 @@ MANIFEST_FIELDS = (
 
 
 def _index_info(library: Path, key: str) -> dict | None:
+    folder = vectors_dir(library, key)
     try:
-        manifest = json.loads((vectors_dir(library, key) / "manifest.json").read_text())
+        manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    return {k: manifest[k] for k in MANIFEST_FIELDS if k in manifest}
+    info = {k: manifest[k] for k in MANIFEST_FIELDS if k in manifest}
+    info["files"] = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}  # bytes
+    return info
+
+
+def _counts(s, model_id: int | None) -> dict:
+    """counts() plus photos (what a search can return) and copies (ok files whose content another ok file has)."""
+    out = counts(s)
+    ok_images = s.scalar(select(func.count(File.image_id.distinct())).where(File.status == "ok"))
+    out["photos"] = searchable_images(s, model_id) if model_id is not None else 0
+    out["copies"] = out["files"]["ok"] - ok_images
+    return out
 
 
 def _last_run(s) -> dict | None:
@@ -47,7 +59,11 @@ def _last_run(s) -> dict | None:
 
 
 def library_status(library: str | Path | None = None, max_failures: int = 50) -> dict:
-    """A JSON-ready description of the library."""
+    """A JSON-ready description of the library; failures are the most recently tried first.
+
+    counts: files by status; images (every distinct content the catalog holds, including that of files since
+    gone missing or removed); photos (distinct images a search can return now); copies (ok files repeating
+    another ok file's bytes). So files ok = photos + copies when every ok file has its vector."""
     path = existing_library(library)
     engine = open_catalog(path)
     with session(engine) as s:
@@ -56,7 +72,7 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
             "library": str(path),
             "catalog": engine.url.render_as_string(hide_password=True),
             "roots": list(s.scalars(select(Root.path).order_by(Root.path))),
-            "counts": counts(s),
+            "counts": _counts(s, model.id if model else None),
             "model": None
             if model is None
             else {
@@ -66,7 +82,10 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
                 "runtime": model.runtime,
                 "precision": model.precision,
             },
-            "failures": [{"path": p, "reason": r} for p, r in failures(s, max_failures)],
+            "failures": [
+                {"path": p, "reason": r, "when": w.isoformat(timespec="seconds")}
+                for p, r, w in recent_failures(s, max_failures)
+            ],
             "last_run": _last_run(s),
         }
     info["index"] = _index_info(path, model_key(model.name, model.weights_sha256)) if model else None

@@ -1,9 +1,11 @@
-"""Library: roots, counts, model, index parameters, failures; start an index run and watch it."""
+"""Library: how many photos, from which folders, with which model; what the last run changed and what failed
+and why; the index internals folded away; start an index run and watch it."""
 
 import streamlit as st
 
 from indexer.library import library_status
 from ui import handles, indexjob
+from ui.library_view import counts_words, internals, model_words, plural, run_words, utcnow
 
 st.title("Library")
 lib = handles.library()
@@ -11,28 +13,33 @@ searcher = handles.searcher()
 with handles.explained():
     info = library_status(lib, max_failures=200)
 
-files = info["counts"]["files"]
+counts, files = info["counts"], info["counts"]["files"]
 st.caption(str(lib))
 cols = st.columns(4)
-cols[0].metric("files indexed", files["ok"])
-cols[1].metric("distinct images", info["counts"]["images"])
-cols[2].metric("failed", files["failed"])
-cols[3].metric("missing", files["missing"])
-model, index = info["model"], info["index"]
+cols[0].metric("photos", f"{counts['photos']:,}", help="Distinct images a search can find (exact copies once)")
+cols[1].metric("files", f"{files['ok']:,}", help=f"Image files found; {plural(counts['copies'], 'exact copy')}")
+cols[2].metric("unreadable", f"{files['failed']:,}", help="Files that could not be read or decoded: see below")
+cols[3].metric("missing", f"{files['missing']:,}", help="Files indexed before and no longer found")
+copies = f", {plural(counts['copies'], 'file')} repeating another's bytes" if counts["copies"] else ""
+st.write(f"{plural(counts['photos'], 'photo')} to search in {plural(files['ok'], 'file')}{copies}.")
+
 st.subheader("Folders")
 st.dataframe({"folder": info["roots"]}, hide_index=True, width="stretch")
-st.subheader("Model and index")
-st.write(f"**{model['name']}** ({model['dim']}-d, weights {model['weights_sha256'][:12]}, runtime {model['runtime']})")
-st.dataframe([index or {"index": "not built yet"}], hide_index=True, width="stretch")
-if info["last_run"]:
-    last = info["last_run"]
-    counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
-    st.caption(f"last run {last['started_at']}: {last['status']}, {counts}")
+st.subheader("Model")
+st.markdown(model_words(info["model"]))
+st.subheader("Last run")
+st.write(run_words(info["last_run"], utcnow()))
 st.subheader("Failures")
 if info["failures"]:
-    st.dataframe(info["failures"], hide_index=True, width="stretch")
+    st.caption(f"{plural(files['failed'], 'file')} could not be read; the most recently tried first.")
+    st.dataframe(info["failures"], hide_index=True, width="stretch", column_order=("path", "reason", "when"))
 else:
     st.write("No file failed.")
+with st.expander("Index internals"):
+    if info["index"]:
+        st.dataframe(internals(info["index"]), hide_index=True, width="stretch")
+    else:
+        st.write("Not built yet: the next index run builds it.")
 
 st.subheader("Index")
 job = indexjob.read_job(lib)
@@ -45,8 +52,8 @@ def progress() -> None:
         total, done = now.get("total", 0), now.get("done", 0)
         st.progress(done / total if total else 0.0, text=f"indexing: {done} of {total or '?'} files")
     elif now is not None:
-        shown = {k: v for k, v in now.get("summary", {}).items() if k not in ("failures", "stages")}
-        st.write(f"last run from here: **{now['state']}** {now.get('message', '')} {shown or ''}")
+        outcome = counts_words(now["summary"]) if "summary" in now else now.get("message", "")
+        st.write(f"Run started here: **{now['state']}**. {outcome}")
         if indexjob.busy(job):  # it finished since the page was drawn: refresh the counts above
             st.rerun()
 

@@ -3,18 +3,15 @@
 import altair as alt
 import streamlit as st
 
+from search import DedupSettings
 from ui import handles, mapview
-from ui.terms import IdTerm
-
-SEARCH_WITH = 20  # at most this many selected images become query terms
+from ui.selection_term import SelectionTerm
 
 st.title("Map")
-facets = handles.library_facets()
-ids, xy, paths = handles.points()
-if not len(ids):
+rows = handles.map_rows()
+if not len(rows):
     st.info(f"Nothing is indexed yet: `pixseek index FOLDER -l {handles.library()}`.")
     st.stop()
-rows = mapview.frame(ids, xy, paths, handles.library(), facets.roots)
 st.caption(f"{len(rows)} images; nearby points look alike to the model. Drag a box to select a subset.")
 brush = alt.selection_interval(name="brush")
 tooltip = ["name", "folder", "id"] + (["image"] if "image" in rows else [])
@@ -30,9 +27,10 @@ subset = mapview.brushed(rows, selection)
 st.subheader(f"{len(subset)} selected" if selection else "Selection: drag a box on the map")
 if selection and len(subset):
     st.download_button("Download the paths", "\n".join(subset["path"]) + "\n", "selection.txt", key="map_download")
-    if st.button(f"Search with these (first {min(len(subset), SEARCH_WITH)})", key="map_search"):
+    if st.button("Search with these", key="map_search", help="One query term: the selection's distinct images"):
+        keeper = mapview.copies_of(handles.duplicate_groups(DedupSettings()))
+        chosen = mapview.distinct(subset["id"].tolist(), keeper)
         st.session_state["search_text"] = ""
-        chosen = subset.head(SEARCH_WITH).itertuples()
-        st.session_state["search_terms"] = [IdTerm(int(r.id), 1.0, r.name) for r in chosen]
+        st.session_state["search_terms"] = [SelectionTerm(tuple(chosen), 1.0)]
         st.switch_page("app_pages/search_page.py")
     st.dataframe(subset[["id", "name", "path"]], hide_index=True, width="stretch")

@@ -25,8 +25,8 @@ def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> 
     typer.echo(f"catalog  {info['catalog']}")
     typer.echo(f"roots    {', '.join(info['roots']) or '-'}")
     typer.echo(
-        f"files    {files['ok']} ok, {files['failed']} failed, {files['missing']} missing; "
-        f"{info['counts']['images']} distinct images"
+        f"files    {files['ok']} ok ({info['counts']['copies']} exact copies), {files['failed']} failed, "
+        f"{files['missing']} missing; {info['counts']['photos']} photos to search"
     )
     model, index = info["model"], info["index"]
     if model:
