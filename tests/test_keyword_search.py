@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from PIL import Image
+from shape_pictures import shape_picture
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -38,15 +39,7 @@ HOSTILE = ['a"b OR (', '"', "NEAR(x y)", "*", "beach AND", "-x", "name:IMG", "%_
 
 
 def picture(path: Path, shape: str, colour: str, make: str | None, i: int) -> None:
-    image = Image.new("RGB", (240 + 8 * i, 200), "white")  # each picture its own pixels
-    box = (60 + 4 * i, 40, 180 + 4 * i, 160)
-    draw = ImageDraw.Draw(image)
-    if shape == "circle":
-        draw.ellipse(box, fill=colour)
-    elif shape == "square":
-        draw.rectangle(box, fill=colour)
-    else:
-        draw.polygon([(120 + 4 * i, 40), (60 + 4 * i, 160), (180 + 4 * i, 160)], fill=colour)
+    image = shape_picture(shape, colour, i)
     exif = Image.Exif()
     if make:
         exif[0x010F], exif[0x0110] = make, "X-T4"

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
+from shape_pictures import shape_picture
 from typer.testing import CliRunner
 
 import search.searcher
@@ -31,15 +32,7 @@ PICTURES = [
 
 
 def picture(path: Path, shape: str, colour: str, year: int | None, i: int) -> None:
-    image = Image.new("RGB", (240 + 8 * i, 200), "white")  # each picture its own pixels
-    draw = ImageDraw.Draw(image)
-    box = (60 + 4 * i, 40, 180 + 4 * i, 160)
-    if shape == "circle":
-        draw.ellipse(box, fill=colour)
-    elif shape == "square":
-        draw.rectangle(box, fill=colour)
-    else:
-        draw.polygon([(120 + 4 * i, 40), (60 + 4 * i, 160), (180 + 4 * i, 160)], fill=colour)
+    image = shape_picture(shape, colour, i)
     exif = Image.Exif()
     if year:
         exif.get_ifd(0x8769)[0x9003] = f"{year}:06:15 12:00:00"
