@@ -30,12 +30,13 @@ def exif_orientation(tag: int) -> Image.Exif:
 
 # How each format stores the orientation: TIFF in its own tag (Pillow's reader turns the image itself and
 # reports the turned size), WebP and PNG in an EXIF chunk, HEIF as irot/imir boxes (pillow-heif writes
-# them from the EXIF tag and turns the image when it reads it).
+# them from the EXIF tag and turns the image when it reads it), AVIF likewise (Pillow's own reader).
 ORIENTED_FORMATS = {
     "tif": lambda image, tag: saved(image, "TIFF", tiffinfo={0x0112: tag}),
     "webp": lambda image, tag: saved(image, "WEBP", lossless=True, exif=exif_orientation(tag).tobytes()),
     "png": lambda image, tag: saved(image, "PNG", exif=exif_orientation(tag).tobytes()),
     "heic": lambda image, tag: saved(image, "HEIF", quality=95, exif=exif_orientation(tag).tobytes()),
+    "avif": lambda image, tag: saved(image, "AVIF", quality=95, exif=exif_orientation(tag).tobytes()),
 }
 
 

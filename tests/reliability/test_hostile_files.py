@@ -92,7 +92,7 @@ def test_a_file_without_read_permission_is_recorded_honestly(indexed_corpus, tal
 
 
 def test_every_orientation_of_every_format_is_embedded_upright(indexed_corpus, micro_model):
-    """JPEG, TIFF, WebP, PNG (eXIf) and HEIF (irot/imir), each turned the eight EXIF ways."""
+    """JPEG, TIFF, WebP, PNG (eXIf), HEIF and AVIF (irot/imir), each turned the eight EXIF ways."""
     from indexer.model.load import load_model
 
     base, _, _ = indexed_corpus
@@ -109,7 +109,7 @@ def test_every_orientation_of_every_format_is_embedded_upright(indexed_corpus, m
             [r[0] for r in rows], bytes_to_vectors([r[1] for r in rows], reference.shape[1]) @ reference[0], strict=True
         )
     )
-    assert sorted(cosines) == sorted(names) and len(names) == 40
+    assert sorted(cosines) == sorted(names) and len(names) == 48
     assert min(cosines.values()) >= 0.99, sorted(cosines.items(), key=lambda kv: kv[1])[:5]
 
 
