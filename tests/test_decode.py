@@ -93,3 +93,17 @@ def test_an_image_over_the_pixel_limit_is_refused(tmp_path):
     _photo(400, 400).save(tmp_path / "big.png")
     with pytest.raises(ImageTooLarge):
         decode_file(tmp_path / "big.png", 224, max_pixels=100_000)
+
+
+def test_an_image_query_that_takes_too_long_is_one_error_not_a_wait(tmp_path, monkeypatch):
+    import time
+
+    import indexer.sources.decode
+
+    path = tmp_path / "slow.png"
+    Image.new("RGB", (8, 8)).save(path)
+    monkeypatch.setattr(indexer.sources.decode, "decode_bytes", lambda *a, **k: time.sleep(30))  # a stuck decoder
+    started = time.perf_counter()
+    with pytest.raises(ImageError, match="took over 0.3 s to read and decode"):
+        indexer.sources.decode.decode_file(path, 32, seconds=0.3)
+    assert time.perf_counter() - started < 5

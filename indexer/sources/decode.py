@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 from indexer.errors import ImageError
 from indexer.model import EXIF_ERRORS, resize_crop, to_rgb
 
-from .guard import guarded
+from .guard import TimeUp, guarded, time_limit
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
 from .tars import read_source
 
@@ -135,8 +135,14 @@ def _decode(data: bytes, where: str, size: int, draft: bool, max_pixels: int, di
     return Decoded(content_hash=digest, size=len(data), meta=meta, crop=crop)
 
 
-def decode_file(path: str | Path, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS) -> Decoded:
+def decode_file(
+    path: str | Path, size: int, *, draft: bool = True, max_pixels: int = MAX_PIXELS, seconds: float = 60.0
+) -> Decoded:
     """decode_bytes of a file, or of a tar shard member (`<tar>::<member>`), read once; ImageError (with the
-    path) on any failure."""
-
-    return decode_bytes(read_source(path), str(path), size, draft=draft, max_pixels=max_pixels)
+    path) on any failure, and when reading and decoding take over `seconds` (in the main thread; 0: no limit),
+    the indexer's --file-time-limit default."""
+    try:
+        with time_limit(seconds):
+            return decode_bytes(read_source(path), str(path), size, draft=draft, max_pixels=max_pixels)
+    except TimeUp:
+        raise ImageError(str(path), f"took over {seconds:g} s to read and decode") from None

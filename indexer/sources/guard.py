@@ -15,6 +15,7 @@ line's start (`keep_python_stderr`), so progress bars, `skipping` lines and logg
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -117,3 +118,26 @@ def keep_python_stderr() -> None:
     stream.flush()
     copy = os.fdopen(os.dup(2), "w", buffering=1, encoding=stream.encoding, errors=stream.errors)
     sys.stderr = copy
+
+
+class TimeUp(BaseException):
+    """Raised by the per-file alarm; a BaseException so no `except Exception` in a decoder swallows it."""
+
+
+def _alarm(signum, frame):
+    raise TimeUp
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeUp in this block after `seconds` (SIGALRM: main thread only; elsewhere, or 0, no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -23,6 +23,7 @@ from . import tars
 from .decode import Decoded, decode_bytes
 from .files import read_file
 from .gpu_decode import JpegJob, probe
+from .guard import TimeUp, time_limit
 from .images import MAX_PIXELS
 from .scan import FoundFile
 
@@ -54,29 +55,6 @@ _settings = ReadSettings(size=224)
 def _init(known: frozenset[str], settings: ReadSettings) -> None:
     global _known, _settings
     _known, _settings = known, settings
-
-
-class TimeUp(BaseException):
-    """Raised by the per-file alarm; a BaseException so no `except Exception` in a decoder swallows it."""
-
-
-def _alarm(signum, frame):
-    raise TimeUp
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TimeUp in this block after `seconds` (SIGALRM: main thread only; elsewhere, or 0, no limit)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def read_one(file: FoundFile) -> Outcome | JpegJob:
