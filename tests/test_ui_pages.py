@@ -132,13 +132,13 @@ def test_more_like_this_queries_by_the_image_id(on_demo):
     assert results(at)[0] == chosen and first_score(at) == "1.000"
 
 
-def test_open_shows_the_path_and_metadata(on_demo):
+def test_open_shows_the_path_and_metadata_until_the_next_query(on_demo):
     at = search(page("search"), "a green triangle")
     first = results(at)[0]
     next(b for b in at.button if b.key.endswith("_open")).click().run()
     assert not at.exception
     assert at.code[0].value.endswith(first) and Path(at.code[0].value).is_file()
-    at.button(key="search_close").click().run()
+    at.text_input(key="search_text").input("a red circle").run()
     assert not at.code
 
 

@@ -65,4 +65,4 @@ def show(parsed: Sequence[Term], images: Sequence[QueryImage], terms: Sequence[I
         for i, term in enumerate(terms):
             label = f"{id_label(term)} ✕"
             st.button(label, key=f"search_term_{term.image_id}", help=REMOVE, on_click=_drop_id, args=(terms, i))
-        st.button("Clear all", key="search_clear", icon="🧹", type="tertiary", on_click=clear_all)
+        st.button("Clear all", key="search_clear", type="tertiary", on_click=clear_all)

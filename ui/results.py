@@ -15,7 +15,7 @@ from .metadata import caption, fields
 from .terms import DOWN_WEIGHT, IdTerm, toggled
 from .thumbs import inside_roots, preview, thumbnail
 
-TILE = 170  # pixels: a thumbnail's square; two fit side by side on a 390 px phone
+TILE = 160  # pixels: a thumbnail's square; two fit side by side on a 390 px phone
 ACTIONS = (  # label, key suffix, tooltip
     ("Similar", "like", "Search for images like this one"),
     ("Add", "up", "Add this image to the query"),
@@ -61,25 +61,24 @@ def _card(rank: int, hit: Hit, roots: tuple[str, ...]) -> None:
 
 def grid(hits: list[Hit], offset: int, roots: tuple[str, ...]) -> None:
     """Tiles of one size that wrap to the width of the screen: five or more on a desktop, two on a phone."""
-    with st.container(horizontal=True, gap="medium", key="search_grid"):
+    with st.container(horizontal=True, gap="small", key="search_grid"):
         for i, hit in enumerate(hits):
             _card(offset + i + 1, hit, roots)
 
 
 def _details(hit: Hit, roots: tuple[str, ...]) -> None:
+    picture, facts = st.columns([3, 2])  # side by side on a desktop; one above the other on a phone
     try:
-        st.image(preview(inside_roots(hit.path, roots)))
+        picture.image(preview(inside_roots(hit.path, roots)))
     except PixseekError as exc:
-        st.error(str(exc))
-    st.code(hit.path, language=None, wrap_lines=True)
-    st.markdown("  \n".join(f"**{label}** {value}" for label, value in fields(hit).items()))
-    if st.button("Close", key="search_close"):
-        st.rerun()
+        picture.error(str(exc))
+    facts.code(hit.path, language=None, wrap_lines=True)
+    facts.markdown("  \n".join(f"**{label}** {value}" for label, value in fields(hit).items()))
 
 
 def opened(roots: tuple[str, ...]) -> None:
     """The image opened from the grid, in a dialog where the user is: bounded preview, path to copy, metadata."""
-    hit = st.session_state.pop("search_open", None)  # shown once: any later run of the page closes it
+    hit = st.session_state.pop("search_open", None)  # shown once: its ✕, or any later run of the page, closes it
     if hit is not None:
         st.dialog(Path(hit.path).name, width="large")(_details)(hit, roots)
 
