@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,9 +24,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
 WAIT_MS = 90_000  # the first query loads the model: generous on a busy 2-core machine
 VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
+RANKED = re.compile(r"^#\d+ ·")  # a result's caption
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 ACTIONS = ("Similar", "Add", "Avoid", "Open")
-TILES = '.st-key-search_grid [data-testid="stImage"] img'
+MAIN = '[data-testid="stMain"]'  # the page without its sidebar (whose select boxes have "Open" buttons too)
+TILES = f'{MAIN} [data-testid="stImage"] img'  # after a text search: the result thumbnails
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium; tools/test.sh installs it")
 
@@ -142,8 +145,8 @@ def test_a_result_below_the_first_row_opens_in_a_dialog_on_screen(searched):
     page, boxes = searched.page, searched.boxes()
     rows = sorted({round(b["y"]) for b in boxes})
     chosen = next(i for i, b in enumerate(boxes) if round(b["y"]) == rows[2])  # the first tile of the third row
-    name = page.locator('.st-key-search_grid [data-testid="stCaptionContainer"]').nth(chosen).inner_text()
-    page.locator(".st-key-search_grid").get_by_role("button", name="Open", exact=True).nth(chosen).click()
+    name = page.locator(f'{MAIN} [data-testid="stCaptionContainer"]', has_text=RANKED).nth(chosen).inner_text()
+    page.locator(MAIN).get_by_role("button", name="Open", exact=True).nth(chosen).click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=WAIT_MS)
     page.wait_for_timeout(500)  # the dialog's opening animation
@@ -162,7 +165,7 @@ def test_every_thumbnail_tile_is_the_same_square(searched):
 
 
 def test_result_actions_are_named_buttons_big_enough_to_tap(searched):
-    grid = searched.page.locator(".st-key-search_grid")
+    grid = searched.page.locator(MAIN)
     for name in ACTIONS:
         buttons = grid.get_by_role("button", name=name, exact=True)
         assert buttons.count() == 20
