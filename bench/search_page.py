@@ -25,8 +25,7 @@ from pathlib import Path
 
 from common import ROOT, emit, machine
 
-from ui.demo import QUERIES
-
+QUERIES = ("a red circle", "a blue square", "two yellow stars", "a green triangle on a white background")  # the demo's
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 TILES = '[data-testid="stMain"] [data-testid="stImage"] img'
