@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from ui_demo import is_red_circle, page
 
 from indexer.library.catalog import open_catalog
+from search import Searcher
 from ui import demo, indexjob
 from ui.terms import IdTerm
 
@@ -20,6 +22,10 @@ APP = Path(__file__).parents[1] / "ui" / "app.py"
 def results(at: AppTest) -> list[str]:
     """File names of the result grid, in rank order (captions read "#1 · 0.745 · name ...")."""
     return [c.value.split(" · ")[2].split()[0] for c in at.caption if c.value.startswith("#")]
+
+
+def first_score(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("#1 ")).split(" · ")[1]
 
 
 def path_of(demo_library, name: str) -> Path:
@@ -55,7 +61,7 @@ def test_thumbnails_are_small_cached_files_in_the_library(on_demo):
 def test_an_uploaded_image_finds_itself_first(on_demo):
     at = page("search")
     data = (on_demo.photos / "photos" / "chelsea.png").read_bytes()
-    at.file_uploader(key="search_upload").upload("cat.png", data, "image/png").run()
+    at.file_uploader(key="search_upload_0").upload("cat.png", data, "image/png").run()
     assert not at.exception and not at.error
     assert results(at)[0] == "chelsea.png"
 
@@ -87,7 +93,7 @@ def _bomb_png(width: int, height: int) -> bytes:
 )
 def test_a_bad_upload_gives_a_message_not_a_traceback(on_demo, name, data, says):
     at = page("search")
-    at.file_uploader(key="search_upload").upload(name, data, "image/png").run()
+    at.file_uploader(key="search_upload_0").upload(name, data, "image/png").run()
     assert not at.exception
     assert says in at.error[0].value and name in at.error[0].value
 
@@ -115,7 +121,7 @@ def test_thumbs_up_adds_a_positive_term(on_demo):
     chosen = results(at)[4]
     [b for b in at.button if b.key.endswith("_up")][4].click().run()
     term = next(b for b in at.button if b.key.startswith("search_term_"))
-    assert term.label.startswith("+") and chosen in term.label
+    assert term.label.startswith("similar to id:") and chosen in term.label
 
 
 def test_more_like_this_queries_by_the_image_id(on_demo):
@@ -123,16 +129,16 @@ def test_more_like_this_queries_by_the_image_id(on_demo):
     chosen = results(at)[3]
     [b for b in at.button if b.key.endswith("_like")][3].click().run()
     assert at.text_input(key="search_text").value == ""
-    assert results(at)[0] == chosen and at.caption[1].value.split(" · ")[1] == "1.000"
+    assert results(at)[0] == chosen and first_score(at) == "1.000"
 
 
-def test_open_shows_the_path_and_metadata(on_demo):
+def test_open_shows_the_path_and_metadata_until_the_next_query(on_demo):
     at = search(page("search"), "a green triangle")
     first = results(at)[0]
     next(b for b in at.button if b.key.endswith("_open")).click().run()
     assert not at.exception
     assert at.code[0].value.endswith(first) and Path(at.code[0].value).is_file()
-    at.button(key="search_close").click().run()
+    at.text_input(key="search_text").input("a red circle").run()
     assert not at.code
 
 
@@ -152,7 +158,7 @@ def test_format_and_size_filters_apply(on_demo):
     names = results(search(at, "a blue square"))
     sizes = [c.value.split(" · ")[-1] for c in at.caption if c.value.startswith("#")]
     assert names and all(n.endswith(".png") for n in names)
-    assert all(int(s.split("x")[0]) >= 300 for s in sizes)
+    assert all(int(s.split(" × ")[0]) >= 300 for s in sizes)
 
 
 def test_relevant_only_counts_results_and_pages(on_demo):
@@ -241,5 +247,71 @@ def test_terms_handed_over_by_the_map_are_the_query(on_demo):
     at = page("search")
     at.session_state["search_terms"] = [IdTerm(image_id, 1.0, "from the map")]  # what Map's "Search with these" sets
     at.run()
-    assert results(at)[0] == first and at.caption[1].value.split(" · ")[1] == "1.000"
-    assert any(b.label == "+ from the map ✕" for b in at.button)
+    assert results(at)[0] == first and first_score(at) == "1.000"
+    assert any(b.label == f"similar to id:{image_id} (from the map) ✕" for b in at.button)
+
+
+def query_parts(at: AppTest) -> list[str]:
+    """The labels of the query bar's parts (each button takes its part out of the query)."""
+    return [b.label.removesuffix(" ✕") for b in at.button if b.key.startswith(("search_drop_", "search_term_"))]
+
+
+def test_the_search_box_takes_the_cli_query_language(on_demo):
+    at = search(page("search"), 'a red circle + "0.5:a blue square" - "two yellow stars"')
+    assert not at.exception and not at.error
+    assert query_parts(at) == ['"a red circle"', '0.5 × "a blue square"', '− "two yellow stars"']
+    cli = Searcher(on_demo.library).search(["a red circle", "+", "0.5:a blue square", "-", "two yellow stars"])
+    assert results(at) == [Path(h.path).name for h in cli.hits]
+
+
+def test_apple_minus_fruit_is_apple_without_fruit(on_demo):
+    at = search(page("search"), "apple - fruit")
+    assert query_parts(at) == ['"apple"', '− "fruit"']
+
+
+def test_a_bad_query_is_one_line_of_error_not_a_traceback(on_demo):
+    at = search(page("search"), "a red circle +")
+    assert not at.exception and "ends with an operator" in at.error[0].value
+    assert "\n" not in at.error[0].value and not results(at)
+
+
+def test_removing_one_text_term_keeps_the_others(on_demo):
+    at = search(page("search"), "a red circle - a blue square")
+    next(b for b in at.button if b.label == '− "a blue square" ✕').click().run()
+    assert at.text_input(key="search_text").value == "a red circle"
+    assert query_parts(at) == ['"a red circle"']
+
+
+def test_an_uploaded_image_is_a_visible_part_that_can_be_taken_out(on_demo):
+    at = page("search")
+    data = (on_demo.photos / "photos" / "chelsea.png").read_bytes()
+    at.file_uploader(key="search_upload_0").upload("cat.png", data, "image/png").run()
+    at = search(at, "a red circle")
+    assert query_parts(at) == ["image cat.png", '"a red circle"']
+    at.button(key="search_drop_upload").click().run()
+    assert query_parts(at) == ['"a red circle"'] and is_red_circle(on_demo.truth(path_of(on_demo, results(at)[0])))
+
+
+def test_clear_all_empties_the_query(on_demo):
+    at = search(page("search"), "a red circle")
+    [b for b in at.button if b.key.endswith("_down")][0].click().run()
+    at.text_input(key="search_path").input(str(path_of(on_demo, "00042.jpg"))).run()
+    assert len(query_parts(at)) == 3
+    at.button(key="search_clear").click().run()
+    assert not query_parts(at) and at.text_input(key="search_text").value == ""
+    assert "Type what you are looking for" in at.info[0].value
+
+
+def test_the_opened_image_shows_its_metadata_in_words(on_demo):
+    at = search(page("search"), "a green triangle")
+    next(b for b in at.button if b.key.endswith("_open")).click().run()
+    details = next(m.value for m in at.markdown if "**File size**" in m.value)
+    assert re.search(r"\*\*File size\*\* \d+(\.\d)? (B|kB|MB)\b", details)
+    assert re.search(r"\*\*Pixels\*\* \d+ × \d+ px", details) and "None" not in details
+    assert re.search(r"\*\*Taken\*\* \d{4}-\d\d-\d\d \d\d:\d\d", details)
+
+
+def test_human_sizes_are_decimal_units():
+    from ui.metadata import human_size
+
+    assert [human_size(n) for n in (512, 1726, 2_500_000)] == ["512 B", "1.7 kB", "2.5 MB"]

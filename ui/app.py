@@ -9,7 +9,8 @@ from ui.logs import quiet_library_logs
 PAGES = Path(__file__).with_name("app_pages")
 quiet_library_logs()
 
-st.set_page_config(page_title="pixseek", page_icon=":material/search:", layout="wide")
+# An emoji favicon is drawn by the page itself; a ":material/...:" one is fetched from fonts.gstatic.com.
+st.set_page_config(page_title="pixseek", page_icon="🔎", layout="wide")
 navigation = st.navigation(
     [
         st.Page(PAGES / "search_page.py", title="Search", icon=":material/search:", default=True),

@@ -10,7 +10,7 @@ from indexer import PixseekError
 from search import TIERS, ActionRecord, DedupSettings, Group, Member, apply, undo
 
 from . import handles
-from .results import human_size
+from .metadata import human_size
 from .thumbs import inside_roots, thumbnail
 
 

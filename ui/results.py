@@ -1,4 +1,5 @@
-"""The Search page's results: a thumbnail grid with votes, "more like this" and "open", the opened image, paging."""
+"""The Search page's results: a grid of equal tiles with "similar", add, avoid and "open", the opened image in a
+dialog, paging."""
 
 from __future__ import annotations
 
@@ -10,20 +11,17 @@ from indexer import PixseekError
 from search import Hit
 
 from . import handles
+from .metadata import caption, fields
 from .terms import DOWN_WEIGHT, IdTerm, toggled
 from .thumbs import inside_roots, preview, thumbnail
 
-COLUMNS = 5
-
-
-def human_size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
-
-
-def caption(rank: int, hit: Hit) -> str:
-    taken = hit.taken_at.strftime("%Y-%m-%d") if hit.taken_at else "no date"
-    pixels = f"{hit.width}x{hit.height}"
-    return f"#{rank} · {hit.score:.3f} · {Path(hit.path).name}  \n{taken} · {human_size(hit.size)} · {pixels}"
+TILE = 160  # pixels: a thumbnail's square; two fit side by side on a 390 px phone
+ACTIONS = (  # label, key suffix, tooltip
+    ("Similar", "like", "Search for images like this one"),
+    ("Add", "up", "Add this image to the query"),
+    ("Avoid", "down", "Push the query away from this image"),
+    ("Open", "open", "Open the image with its details"),
+)
 
 
 def _more_like(hit: Hit) -> None:
@@ -41,49 +39,48 @@ def _open(hit: Hit) -> None:
     st.session_state["search_open"] = hit
 
 
+CLICKS = {"like": (_more_like,), "up": (_vote, 1.0), "down": (_vote, -DOWN_WEIGHT), "open": (_open,)}
+
+
 def _thumb(hit: Hit, roots: tuple[str, ...]) -> None:
     try:
-        st.image(str(thumbnail(handles.library(), inside_roots(hit.path, roots))))
+        st.image(str(thumbnail(handles.library(), inside_roots(hit.path, roots))), width=TILE)
     except PixseekError as exc:
         st.caption(f"(no preview: {exc})")
 
 
 def _card(rank: int, hit: Hit, roots: tuple[str, ...]) -> None:
-    _thumb(hit, roots)
-    st.caption(caption(rank, hit))
-    key = f"search_{hit.image_id}"
-    with st.container(horizontal=True, gap="small"):
-        for icon, action, tip, click, args in (
-            ("search", "like", "More like this", _more_like, (hit,)),
-            ("thumb_up", "up", "Add to the query", _vote, (hit, 1.0)),
-            ("thumb_down", "down", "Push the query away from this", _vote, (hit, -DOWN_WEIGHT)),
-            ("open_in_full", "open", "Open the image", _open, (hit,)),
-        ):
-            st.button(f":material/{icon}:", key=f"{key}_{action}", help=tip, type="tertiary", on_click=click, args=args)
+    with st.container(width=TILE, gap="small", key=f"search_tile_{hit.image_id}"):
+        _thumb(hit, roots)
+        st.caption(caption(rank, hit))
+        with st.container(horizontal=True, gap="small"):
+            for label, action, tip in ACTIONS:
+                click, *weight = CLICKS[action]
+                st.button(label, key=f"search_{hit.image_id}_{action}", help=tip, on_click=click, args=(hit, *weight))
 
 
 def grid(hits: list[Hit], offset: int, roots: tuple[str, ...]) -> None:
-    for row in range(0, len(hits), COLUMNS):
-        for column, (i, hit) in zip(st.columns(COLUMNS), enumerate(hits[row : row + COLUMNS], start=row), strict=False):
-            with column:
-                _card(offset + i + 1, hit, roots)
+    """Tiles of one size that wrap to the width of the screen: five or more on a desktop, two on a phone."""
+    with st.container(horizontal=True, gap="small", key="search_grid"):
+        for i, hit in enumerate(hits):
+            _card(offset + i + 1, hit, roots)
+
+
+def _details(hit: Hit, roots: tuple[str, ...]) -> None:
+    picture, facts = st.columns([3, 2])  # side by side on a desktop; one above the other on a phone
+    try:
+        picture.image(preview(inside_roots(hit.path, roots)))
+    except PixseekError as exc:
+        picture.error(str(exc))
+    facts.code(hit.path, language=None, wrap_lines=True)
+    facts.markdown("  \n".join(f"**{label}** {value}" for label, value in fields(hit).items()))
 
 
 def opened(roots: tuple[str, ...]) -> None:
-    """The image opened from the grid: bounded preview, metadata and path, with a close button."""
-    hit = st.session_state.get("search_open")
-    if hit is None:
-        return
-    with st.container(border=True):
-        left, right = st.columns([3, 2])
-        try:
-            left.image(preview(inside_roots(hit.path, roots)))
-        except PixseekError as exc:
-            left.error(str(exc))
-        right.subheader(Path(hit.path).name)
-        right.code(hit.path, language=None)
-        right.table({k: str(v) for k, v in hit.as_dict().items() if k != "path"})
-        right.button("Close", key="search_close", on_click=st.session_state.pop, args=("search_open",))
+    """The image opened from the grid, in a dialog where the user is: bounded preview, path to copy, metadata."""
+    hit = st.session_state.pop("search_open", None)  # shown once: its ✕, or any later run of the page, closes it
+    if hit is not None:
+        st.dialog(Path(hit.path).name, width="large")(_details)(hit, roots)
 
 
 def pager(shown: int, page_size: int, total: int | None) -> None:

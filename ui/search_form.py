@@ -66,17 +66,34 @@ def sidebar_options() -> Options:
     return Options(relevant, strictness, sort, page_size)
 
 
-def query_images(roots: tuple[str, ...]) -> dict[str, Path]:
-    """Image files to search with, by the name shown: an upload and/or a pasted path inside the library's folders."""
+@dataclass(frozen=True)
+class QueryImage:
+    name: str  # what the query bar shows
+    path: Path
+    uploaded: bool  # else a pasted path
+
+
+def upload_key() -> str:
+    """The uploader's key: a new one empties it (Streamlit lets no code set an uploader's value)."""
+    return f"search_upload_{st.session_state.get('search_uploads', 0)}"
+
+
+def forget_upload() -> None:
+    st.session_state["search_uploads"] = st.session_state.get("search_uploads", 0) + 1
+
+
+def query_images(roots: tuple[str, ...]) -> list[QueryImage]:
+    """Image files to search with: an upload and/or a pasted path inside the library's folders."""
     left, right = st.columns(2)
-    upload = left.file_uploader("...or search with an image", type=UPLOAD_TYPES, key="search_upload")
+    upload = left.file_uploader("...or search with an image", type=UPLOAD_TYPES, key=upload_key())
     pasted = right.text_input("...or paste the path of an image in the library", key="search_path").strip()
-    images = {}
+    images = []
     try:
         if upload is not None:
-            images[upload.name] = save_upload(upload.getvalue(), upload.name, handles.uploads())
+            path = save_upload(upload.getvalue(), upload.name, handles.uploads())
+            images.append(QueryImage(upload.name, path, uploaded=True))
         if pasted:
-            images[Path(pasted).name] = inside_roots(pasted, roots)
+            images.append(QueryImage(Path(pasted).name, inside_roots(pasted, roots), uploaded=False))
     except PixseekError as exc:
         st.error(f"{exc}")
     return images

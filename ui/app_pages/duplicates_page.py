@@ -4,7 +4,7 @@ import streamlit as st
 
 from indexer.library import ACTION_KINDS
 from ui import duplicates_view, handles
-from ui.results import human_size
+from ui.metadata import human_size
 
 PER_PAGE = 20  # groups
 

@@ -1,31 +1,35 @@
-"""Search: text, an image (upload or path) and voted images; filters, relevance and sort; a thumbnail grid."""
+"""Search: text in the CLI's query language, an image (upload or path) and voted images, shown as clearable parts;
+filters, relevance and sort; a grid of equal tiles."""
 
 import streamlit as st
 
 from indexer import PixseekError
-from ui import handles, results, search_form
-from ui.terms import display, tokens
+from search import QueryError, parse
+from ui import handles, look, query_bar, results, search_form
+from ui.terms import tokens
 
 st.title("Search")
+look.apply()
 searcher = handles.searcher()
 facets = handles.library_facets()
 filters = search_form.sidebar_filters(facets, "search")
 options = search_form.sidebar_options()
 
-text = st.text_input("Describe what you are looking for", key="search_text")
-named_images = search_form.query_images(facets.roots)
-images = list(named_images.values())
+text = st.text_input("Describe what you are looking for", key="search_text", placeholder="apple - fruit")
+query_images = search_form.query_images(facets.roots)
+images = [image.path for image in query_images]
 terms = st.session_state.setdefault("search_terms", [])
-for i, term in enumerate(terms):
-    sign = "+" if term.weight > 0 else "−"
-    if st.button(f"{sign} {term.label} ✕", key=f"search_term_{term.image_id}", help="Remove this term"):
-        st.session_state["search_terms"] = terms[:i] + terms[i + 1 :]
-        st.rerun()
-
 query = tokens(text, terms, images=len(images))
 if not query and not images:
-    st.info('Type what you are looking for (e.g. "a red circle"), upload an image, or paste a path.')
+    st.info('Type what you are looking for (e.g. "a red circle", or "beach + 0.5:sunset - people"), upload an image, '
+            "or paste a path.")  # fmt: skip
     st.stop()
+try:
+    parsed = parse(query, images)
+except QueryError as exc:
+    st.error(f"{exc}; write terms as in `pixseek search`: beach + 0.5:sunset - people")
+    st.stop()
+query_bar.show(parsed, query_images, terms)
 
 signature = (tuple(query), tuple(map(str, images)), filters, options)
 if st.session_state.get("search_signature") != signature:  # a new query starts at page 1
@@ -50,8 +54,8 @@ except PixseekError as exc:
 
 for note in result.warnings:
     st.warning(note)
-found = "" if result.total is None else f"{result.total} relevant results · "
-st.caption(f"{found}query: {display(text, terms, list(named_images))}")
+if result.total is not None:
+    st.caption(f"{result.total} relevant results")
 if not result.hits:
     st.info("Nothing matches; loosen the filters or the strictness.")
 results.grid(result.hits, page * options.page_size, facets.roots)
