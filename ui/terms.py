@@ -67,6 +67,8 @@ def text_label(term: Term) -> str:
 
 def id_label(term: IdTerm) -> str:
     """An indexed image in the query: similar to id:12 (00012.jpg), − id:12 (00012.jpg)."""
+    if hasattr(term, "image_ids"):  # the Map's selection (ui.selection_term): one part for all its images
+        return _signed(term.weight, ("similar to " if term.weight > 0 else "") + term.label)
     return _signed(term.weight, ("similar to " if term.weight > 0 else "") + f"id:{term.image_id} ({term.label})")
 
 
