@@ -35,7 +35,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def needs(runtime: str) -> None:
     if runtime != "numpy":
-        pytest.importorskip("paddle" if runtime == "paddle" else "open_clip")
+        pytest.importorskip("paddle" if runtime == "paddle" else "torch")
 
 
 @pytest.mark.parametrize("runtime", ["paddle", "torch", "numpy"])
@@ -97,3 +97,18 @@ def test_uint8_crops_and_float_pixels_give_the_same_vectors(narrow_model):
     crops = np.stack([preprocess.resize_crop(preprocess.to_rgb(im), 224) for im in images()[:4]])
     pixels = preprocess.normalize(crops, enc.config.preprocess)
     assert cosines(enc.encode_pixels(crops), enc.encode_pixels(pixels)).min() >= MIN_COSINE
+
+
+def test_the_torch_runtime_imports_neither_open_clip_nor_torchvision(narrow_model):
+    """open_clip's import (with torchvision's) was most of a GPU run's wait before its first batch."""
+    script = (
+        "import sys\n"
+        "from indexer.model.load import load_model\n"
+        "from indexer.sources.synthetic import parity_images\n"
+        f"enc = load_model({str(narrow_model)!r}, runtime='torch', device='cpu')\n"
+        "enc.encode_images(parity_images()[:2]); enc.encode_texts(['a red circle'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'open_clip', 'torchvision', 'timm', 'transformers'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

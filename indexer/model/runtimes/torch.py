@@ -1,7 +1,9 @@
-"""The torch runtime: open_clip's CLIP architecture with the canonical weights converted in memory.
+"""The torch runtime: CLIP's towers (indexer.model.runtimes.torch_clip, open_clip's parameter names) holding
+the cached weights, mapped and assigned, not copied on the CPU.
 
 For GPUs where Paddle GPU is not installable (CUDA 13 machines) and for open_clip / Hugging Face
-checkpoints. torch and open_clip are imported here only.
+checkpoints. torch is imported here only; open_clip only by `open_clip_skeleton` and `build_open_clip`,
+the reference the tests and benchmarks compare against.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..transform import Crops, Pixels
 
 
 def available() -> bool:
-    return installed("torch", "open_clip")
+    return installed("torch")
 
 
 def cuda_available() -> bool:
@@ -76,7 +78,7 @@ def clip_class():
     return CLIP
 
 
-def skeleton(config: ModelConfig):
+def open_clip_skeleton(config: ModelConfig):
     """open_clip's CLIP on the meta device: the architecture, no memory, no random init."""
     import torch
 
@@ -97,20 +99,16 @@ def tensors(arrays: dict, dtypes: dict, device: str) -> dict:
     return out
 
 
-def load_tower(model, config: ModelConfig, tower: str, weights: dict, fused: bool = True) -> None:
-    """Put one tower's weights into the skeleton (assigned, not copied), with fused attention."""
+def load_tower(model, config: ModelConfig, tower: str, weights: dict) -> None:
+    """Put one tower's weights into the skeleton (assigned, not copied)."""
     import torch
 
     model.load_state_dict(weights, strict=False, assign=True)
-    if tower == "text":  # the causal mask is a non-persistent buffer: make it off the meta device
+    if tower == "text":  # the causal mask is not a weight: make it off the meta device
         model.attn_mask = torch.full(
             (config.text.context,) * 2, float("-inf"), device=weights["ln_final.weight"].device
         )
         model.attn_mask.triu_(1)
-    if fused:
-        from .fusion import fuse_attention
-
-        fuse_attention(model.visual.transformer if tower == "vision" else model.transformer)
 
 
 def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bool = True):
@@ -120,7 +118,7 @@ def build_open_clip(config: ModelConfig, state: dict[str, np.ndarray], fused: bo
     nn.MultiheadAttention; same weights, same function."""
     import torch
 
-    model = skeleton(config)
+    model = open_clip_skeleton(config)
     weights = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in paddle_to_open_clip(state).items()}
     model.load_state_dict(weights, strict=True, assign=True)
     model.attn_mask = torch.full((config.text.context,) * 2, float("-inf")).triu_(1)
@@ -143,8 +141,10 @@ class TorchEncoder(Encoder):
 
     def __init__(self, name: str, path: Path, config: ModelConfig, weights, device: str, dtype: str, batch_size: int):
         if not available():
-            raise RuntimeUnavailable("torch", "install pixseek[torch] (torch, torchvision, open-clip-torch)")
+            raise RuntimeUnavailable("torch", "install pixseek[torch] (torch)")
         import torch
+
+        from .torch_clip import skeleton
 
         super().__init__(name, path, config, weights, device, dtype, batch_size)
         self._torch = torch
