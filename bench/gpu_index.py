@@ -249,18 +249,26 @@ def decode_threads(work: Path, n: int) -> dict:
     crop, thumbnail) through indexer.sources.decode_threads with 1, 2 and 3 threads; images/s each."""
     import torch
 
-    from indexer.sources import gpu_decode
+    from indexer.sources import gpu_decode, hw_jpeg
     from indexer.sources.decode_threads import DecodeThreads
 
     paths = files_of(work, "large", n)
     jobs = jobs_of(paths, [p.read_bytes() for p in paths])
     gpu_decode.decode_jobs(jobs[:16], 224, "cuda")
     out = {}
-    started = time.perf_counter()
-    for i in range(0, len(jobs), 16):
-        gpu_decode.decode_many([j.data for j in jobs[i : i + 16]], "cuda")
-    torch.cuda.synchronize()
-    out["nvjpeg_only_images_per_s"] = round(len(jobs) / (time.perf_counter() - started), 1)
+    for name, setting in (("nvimgcodec", ""), ("nvjpeg", "off")):  # the hardware engines, then torchvision's
+        os.environ[hw_jpeg.OFF] = setting
+        hw_jpeg._local.__dict__.clear()
+        gpu_decode.decode_many([j.data for j in jobs[:16]], "cuda")
+        torch.cuda.synchronize()
+        started, used = time.perf_counter(), ""
+        for i in range(0, len(jobs), 16):
+            used = gpu_decode.decode_many([j.data for j in jobs[i : i + 16]], "cuda")[1]
+        torch.cuda.synchronize()
+        out[f"{name}_only_images_per_s"] = round(len(jobs) / (time.perf_counter() - started), 1)
+        out[f"{name}_only_decoder_used"] = used
+    os.environ[hw_jpeg.OFF] = ""
+    hw_jpeg._local.__dict__.clear()
     for threads in (1, 2, 3):
         decoder = DecodeThreads(224, "cuda:0", threads=threads)
         started = time.perf_counter()

@@ -106,7 +106,8 @@ def test_a_jpeg_the_device_decoder_refuses_is_decoded_on_the_cpu(tmp_path, micro
     real = gpu_decode.decode_many
 
     def refusing(datas, device):
-        return [None if d == refused.read_bytes() else x for d, x in zip(datas, real(datas, device), strict=True)]
+        images, decoder = real(datas, device)
+        return [None if d == refused.read_bytes() else x for d, x in zip(datas, images, strict=True)], decoder
 
     monkeypatch.setattr(gpu_decode, "decode_many", refusing)
     every_jpeg_to_the_device(monkeypatch)
@@ -216,3 +217,34 @@ def test_cli_refuses_gpus_with_device_and_unknown_gpu_decode(tmp_path):
     assert both.exit_code == 2 and both.stderr.strip() == "error: --gpus all: give --gpus or --device, not both"
     bad = runner.invoke(app, ["index", str(tmp_path), "-l", str(tmp_path / "lib"), "--gpu-decode", "maybe"])
     assert bad.exit_code == 2 and "unknown gpu_decode 'maybe'; use auto, on or off" in bad.stderr
+
+
+def test_the_gpu_path_loads_the_model_while_the_first_files_are_read(tmp_path, micro_model, monkeypatch):
+    import threading
+
+    from indexer.pipeline.run import IndexRun
+
+    folder, loaded_by = photos(tmp_path / "photos"), []
+    real = IndexRun._load_encoder
+
+    def spy(self):
+        loaded_by.append(threading.current_thread().name)
+        return real(self)
+
+    monkeypatch.setattr(IndexRun, "_load_encoder", spy)
+    summary = index([folder], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert loaded_by == ["pixseek-model-load"] and summary.indexed == 17
+    again = index([folder], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert loaded_by == ["pixseek-model-load"] and again.unchanged == 17  # nothing to read: no load started
+
+
+def test_a_model_that_fails_to_load_in_the_background_fails_the_run_with_its_error(tmp_path, micro_model, monkeypatch):
+    from indexer.errors import DeviceUnavailable
+    from indexer.pipeline.run import IndexRun
+
+    def broken(self):
+        raise DeviceUnavailable("no such device: cuda:7")
+
+    monkeypatch.setattr(IndexRun, "_load_encoder", broken)
+    with pytest.raises(DeviceUnavailable, match="cuda:7"):
+        index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))

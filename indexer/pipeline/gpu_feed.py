@@ -253,6 +253,8 @@ class Feed:
             chunk.on_stream(torch.cuda.current_stream() if self.cuda else None)
         jobs = [j for c in chunks for j in c.jobs]
         self.counts.update(gpu=len(jobs), cpu=len(cpu))
+        for chunk in chunks:  # which device decoder: the hardware engines (nvimgcodec) or nvjpeg's CUDA one
+            self.counts[f"gpu_{chunk.decoder}"] += len(chunk.jobs)
         with self._event(events, "copy"):
             parts = [c.crops for c in chunks] + ([self._to_device(cpu)] if cpu else [])
             pixels = torch.cat(parts) if len(parts) > 1 else parts[0]
@@ -366,6 +368,8 @@ def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, work
         run.report()
 
     batch, sink = run.settings.batch_size, lambda items: run.write(root_ids, items)
+    if todo:
+        run.prefetch_model()  # a file to read is most often new content: the model loads while it is read
     stages, counts = feed_files(todo, run.known_hashes(), read, workers, run.loaded_encoder, batch, sink, progress)
     run.stages.update(stages)
     run.decoded_on.update(counts)

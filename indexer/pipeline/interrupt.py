@@ -24,7 +24,10 @@ def _stop(signum, frame):
 
 def rearm() -> None:
     """Install the handlers again where they are ours: Paddle puts its own C handlers in place when it
-    starts (SIGTERM would then kill the process outright), without telling Python's signal module."""
+    starts (SIGTERM would then kill the process outright), without telling Python's signal module.
+    Main thread only (a model loaded by a prefetch thread is re-armed for once the main thread has it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     for s in SIGNALS:
         if signal.getsignal(s) is _stop:
             signal.signal(s, _stop)

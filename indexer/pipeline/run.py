@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -117,6 +118,8 @@ class IndexRun:
         self.warnings: list[str] = []
         self.run_id = _start_run(self.db, self.model_id)
         self.encoder: Encoder | None = None
+        self._loading: threading.Thread | None = None  # a prefetch in progress (prefetch_model)
+        self._load_error: BaseException | None = None
         self.pending: list[Outcome] = []
         self.counts: Counter = Counter()
         self.failures: list[tuple[str, str]] = []
@@ -139,14 +142,37 @@ class IndexRun:
             rows = s.scalars(select(Image.content_hash).join(Embedding).where(Embedding.model_id == self.model_id))
             return frozenset(rows)
 
+    def prefetch_model(self) -> None:
+        """Start loading the model in a thread now, so that importing torch, mapping the weights and copying
+        them to the GPU overlap the first reads and decodes (the GPU path: seconds before the first batch)."""
+        if self.encoder is None and self._loading is None:
+            self._loading = threading.Thread(target=self._load_quietly, name="pixseek-model-load", daemon=True)
+            self._loading.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self._load_vision()
+        except BaseException as exc:  # noqa: BLE001 - raised in the main thread, by loaded_encoder
+            self._load_error = exc
+
+    def _load_vision(self) -> None:
+        self._load_encoder()
+        self.encoder.tower("vision")  # mapped (or converted, the first time) while the stage says so
+
     def loaded_encoder(self) -> Encoder:
-        if self.encoder is None:  # loaded only when some content is new: a re-run needs no model
+        if self.encoder is None or self._loading is not None:  # only when some content is new: a re-run needs none
             self.state.stage = "loading model"
             self.report()
             started = time.perf_counter()
-            with self.timed("load_model"):
-                self._load_encoder()
-                self.encoder.tower("vision")  # mapped (or converted, the first time) while the stage says so
+            with self.timed("load_model"):  # the wait: the whole load, or what a prefetch has left of it
+                if self._loading is None:
+                    self._load_vision()
+                else:
+                    self._loading.join()
+                    self._loading = None
+                    rearm()  # the thread could not: signal handlers are the main thread's
+                    if self._load_error is not None:
+                        raise self._load_error
             self.state.load_seconds = time.perf_counter() - started
             self.state.stage, self.state.device = "indexing", self.encoder.device
             self._measured_from = (time.perf_counter(), self.state.done)

@@ -33,11 +33,12 @@ class Chunk:
     thumbs: object
     refused: list[gpu_decode.JpegJob]  # for the CPU decoder
     ready: object = None  # CUDA event recorded after the chunk's last kernel; None on the CPU
+    decoder: str = ""  # which device decoder made it: "nvimgcodec" (hardware engines) or "nvjpeg"
 
     def split(self, n: int) -> tuple[Chunk, Chunk]:
         """The first n decoded jobs, and the rest (refused ones go with the first part)."""
-        head = Chunk(self.jobs[:n], self.crops[:n], self.thumbs[:n], self.refused, self.ready)
-        return head, Chunk(self.jobs[n:], self.crops[n:], self.thumbs[n:], [], self.ready)
+        head = Chunk(self.jobs[:n], self.crops[:n], self.thumbs[:n], self.refused, self.ready, self.decoder)
+        return head, Chunk(self.jobs[n:], self.crops[n:], self.thumbs[n:], [], self.ready, self.decoder)
 
     def on_stream(self, stream) -> None:
         """Make `stream` wait for this chunk, and keep its memory from reuse until that stream is done."""
@@ -140,11 +141,11 @@ class DecodeThreads:
                 self.cond.notify_all()
 
     def _decode(self, jobs: list[gpu_decode.JpegJob]) -> Chunk:
-        crops, thumbs, done, refused = gpu_decode.decode_jobs(jobs, self.size, self.device)
+        crops, thumbs, done, refused, decoder = gpu_decode.decode_jobs(jobs, self.size, self.device)
         ready = None
         if self.device.startswith("cuda"):
             import torch
 
             ready = torch.cuda.Event()
             ready.record()
-        return Chunk([jobs[i] for i in done], crops, thumbs, [jobs[i] for i in refused], ready)
+        return Chunk([jobs[i] for i in done], crops, thumbs, [jobs[i] for i in refused], ready, decoder)

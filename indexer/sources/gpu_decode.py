@@ -1,4 +1,5 @@
-"""JPEG bytes to model crops on the GPU: nvJPEG through torchvision, then upright, resize and crop there.
+"""JPEG bytes to model crops on the GPU: the hardware JPEG engines through nvImageCodec (hw_jpeg) where it is
+installed, else nvJPEG through torchvision; then upright, resize and crop there.
 
 A reader worker reads and hashes a file, then `probe` looks at the JPEG's header (size, EXIF,
 orientation; nothing is decoded) and hands the bytes over as a `JpegJob`. `decode_jobs` decodes a
@@ -22,6 +23,7 @@ from PIL import Image
 
 from indexer.model import MAX_RESIZED_RATIO, crop_geometry
 
+from . import hw_jpeg
 from .decode import Decoded, ImageMeta, exif_fields
 from .images import DECODE_ERRORS
 from .scan import FoundFile
@@ -129,14 +131,18 @@ def grey_thumb(x):
     return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[0, 0]
 
 
-def decode_many(datas: list[bytes], device: str) -> list:
-    """(3, H, W) uint8 tensors of JPEG bytes on `device`; None for each one the decoder refuses."""
+def decode_many(datas: list[bytes], device: str) -> tuple[list, str]:
+    """(3, H, W) uint8 tensors of JPEG bytes on `device`, None for each one the decoder refuses; and which
+    decoder it was: "nvimgcodec" (the hardware engines, hw_jpeg) where it can be made, else "nvjpeg"."""
+    decoder = hw_jpeg.decoder_for(device)
+    if decoder is not None:
+        return hw_jpeg.decode(decoder, datas, device), "nvimgcodec"
     import torch
     from torchvision.io import ImageReadMode, decode_jpeg
 
     tensors = [torch.frombuffer(bytearray(d), dtype=torch.uint8) for d in datas]
     try:
-        return decode_jpeg(tensors, mode=ImageReadMode.RGB, device=device)
+        return decode_jpeg(tensors, mode=ImageReadMode.RGB, device=device), "nvjpeg"
     except RuntimeError:  # one bad file fails the whole batch: retry one at a time
         out = []
         for tensor in tensors:
@@ -144,14 +150,14 @@ def decode_many(datas: list[bytes], device: str) -> list:
                 out.append(decode_jpeg(tensor, mode=ImageReadMode.RGB, device=device))
             except RuntimeError:
                 out.append(None)
-        return out
+        return out, "nvjpeg"
 
 
 def decode_jobs(jobs: list[JpegJob], size: int, device: str):
-    """(crops uint8 (m, S, S, 3), thumbs float (m, 32, 32), decoded job indices, refused job indices)."""
+    """(crops uint8 (m, S, S, 3), thumbs float (m, 32, 32), decoded job indices, refused job indices, decoder)."""
     import torch
 
-    images = decode_many([j.data for j in jobs], device) if jobs else []
+    images, decoder = decode_many([j.data for j in jobs], device) if jobs else ([], "")
     crops, thumbs, done, refused = [], [], [], []
     for i, (job, image) in enumerate(zip(jobs, images, strict=True)):
         if image is None:
@@ -167,8 +173,8 @@ def decode_jobs(jobs: list[JpegJob], size: int, device: str):
         done.append(i)
     if not crops:
         empty = torch.zeros((0, size, size, 3), dtype=torch.uint8, device=device)
-        return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused
-    return torch.stack(crops), torch.stack(thumbs), done, refused
+        return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused, decoder
+    return torch.stack(crops), torch.stack(thumbs), done, refused, decoder
 
 
 def phash_hex(thumb: np.ndarray) -> str:

@@ -55,7 +55,7 @@ class Chatter:
 
 
 @contextmanager
-def _captured_fd2() -> Iterator[Chatter]:
+def captured_fd2() -> Iterator[Chatter]:
     global _depth, _saved_fd, _sink
     try:
         with _lock:
@@ -86,7 +86,7 @@ def _captured_fd2() -> Iterator[Chatter]:
 def guarded(where: str) -> Iterator[Chatter]:
     """Decode inside this block: warnings off, decoders' fd-2 output captured, every exception an ImageError
     naming `where` (an ImageError raised inside keeps its reason, with the decoder's message added)."""
-    with warnings.catch_warnings(), _captured_fd2() as chatter:
+    with warnings.catch_warnings(), captured_fd2() as chatter:
         warnings.simplefilter("ignore")
         try:
             yield chatter
