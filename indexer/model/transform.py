@@ -89,8 +89,12 @@ def _deep_to_rgb(image: Image.Image) -> Image.Image:
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """First frame, upright per EXIF, as RGB: alpha on white, 16-bit / 32-bit / float scaled to 8 bits."""
-    # No seek: an image is opened at its first frame (a PSD at its flattened composite, which seek(0)
-    # refuses: its layers are frames 1..n), and pixseek never moves it off that frame.
+    # Back to the first frame only if moved off it. Pillow numbers a PSD's layers 1..n from `_min_frame` 1
+    # and opens it at its flattened composite, reported as frame 1 too: seek(0) is refused there, and
+    # seek(1) would give the first layer instead of the picture.
+    first = getattr(image, "_min_frame", 0)
+    if getattr(image, "n_frames", 1) > 1 and image.tell() != first:
+        image.seek(first)
     image = _upright(image)
     mode = image.mode
     if mode == "RGB" and "transparency" not in image.info:
