@@ -300,6 +300,44 @@ def crop_agreement(work: Path, n: int) -> dict:
     return out
 
 
+def orientation_agreement(work: Path) -> dict:
+    """One 12 MP photo of the large set stored in each of the eight EXIF orientations: the device path's crop
+    (which decoder made it) against the CPU path's, max / mean abs uint8 difference per orientation."""
+    from indexer.sources import gpu_decode
+    from indexer.sources.decode import decode_bytes
+
+    upright = Image.open(files_of(work, "large", 1)[0]).convert("RGB")
+    turns = [None, *(getattr(Image.Transpose, n) for n in ("FLIP_LEFT_RIGHT", "ROTATE_180", "FLIP_TOP_BOTTOM"))]
+    turns += [getattr(Image.Transpose, n) for n in ("TRANSPOSE", "ROTATE_90", "TRANSVERSE", "ROTATE_270")]
+    out, datas = {}, []
+    for tag, turn in enumerate(turns, start=1):
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        stored, buf = upright.transpose(turn) if turn is not None else upright, io.BytesIO()
+        stored.save(buf, "JPEG", quality=90, exif=exif)
+        datas.append(buf.getvalue())
+    paths = [work / f"orientation-{i}.jpg" for i in range(1, 9)]
+    crops, _, done, refused, decoder = gpu_decode.decode_jobs(jobs_of(paths, datas), 224, "cuda")
+    crops = crops.cpu().numpy().astype(np.int16)
+    for row, i in enumerate(done):
+        cpu = decode_bytes(datas[i], "x", 224, draft=False).crop.astype(np.int16)
+        diff = np.abs(crops[row] - cpu)
+        out[f"orientation_{i + 1}"] = {"max_abs": int(diff.max()), "mean_abs": round(float(diff.mean()), 3)}
+    out.update(decoder=decoder, refused=len(refused))
+    return out
+
+
+def warm_cache(work: Path, args) -> dict:
+    """Index 8 small images once, so the weights cache exists and the runs measured load from it."""
+    folder = work / "warm"
+    folder.mkdir(exist_ok=True)
+    for path in files_of(work, "small", 8):
+        shutil.copyfile(path, folder / path.name)
+    started = time.perf_counter()
+    summary = index_set(work, "warm", work / "model", args)
+    return {"wall_s": round(time.perf_counter() - started, 2), "load_model_s": summary["stages"].get("load_model")}
+
+
 def small_on(args, count: int | None) -> dict | str:
     """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
     from indexer.pipeline.gpu_workers import resolve_gpus, visible_gpus
@@ -356,7 +394,9 @@ def main() -> None:
     started = time.perf_counter()
     phases = {
         "timm_vit_giant_patch14_clip_224_bf16_images_per_s": lambda: timm_anchor(args.batch_size, 8),
+        "warm_cache": lambda: warm_cache(args.work, args),
         "crops": lambda: crop_agreement(args.work, 32),
+        "orientations": lambda: orientation_agreement(args.work),
         "decode_bounds": lambda: decode_bounds(args.work, 256),
         "decode_threads": lambda: decode_threads(args.work, 256),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
