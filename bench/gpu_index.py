@@ -149,7 +149,9 @@ def cores(n: int | None):
         os.sched_setaffinity(0, before)
 
 
-def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto", gpus=(), cpus=None) -> dict:
+def index_set(
+    work: Path, name: str, model: Path, args, gpu_decode: str = "auto", gpus=(), cpus=None, workers=None
+) -> dict:
     from indexer.pipeline.indexing import index
     from indexer.pipeline.run import IndexSettings
 
@@ -161,7 +163,7 @@ def index_set(work: Path, name: str, model: Path, args, gpu_decode: str = "auto"
             device=gpus[0] if gpus else args.device,
             dtype="bfloat16" if args.device.startswith("cuda") else "float32",
             batch_size=args.batch_size,
-            workers=n_cores - 1 if cpus else args.workers,
+            workers=workers or (n_cores - 1 if cpus else args.workers),
             gpu_decode=gpu_decode,
             gpus=tuple(gpus) if len(gpus) > 1 else (),
         )
@@ -217,7 +219,8 @@ def jobs_of(paths: list[Path], datas: list[bytes]) -> list:
     from indexer.sources.gpu_decode import probe
     from indexer.sources.scan import FoundFile
 
-    return [probe(FoundFile(p.parent, p.name, 0, 0), d, "0" * 64, 10**9) for p, d in zip(paths, datas, strict=True)]
+    found = [FoundFile(p.parent, p.name, 0, 0) for p in paths]
+    return [probe(f, d, "0" * 64, 10**9, min_pixels=0) for f, d in zip(found, datas, strict=True)]
 
 
 def decode_bounds(work: Path, n: int) -> dict:
@@ -281,6 +284,47 @@ def decode_threads(work: Path, n: int) -> dict:
     return out
 
 
+def decode_profile(work: Path, n: int) -> dict:
+    """Large set on the device, where the time goes: the decoder alone at chunks of 16, 32 and 64; the
+    resize, crop and thumbnail of already decoded images alone; DecodeThreads at chunks of 16 and 64 with
+    1 and 2 threads. Images/s each."""
+    import torch
+
+    from indexer.sources import gpu_decode
+    from indexer.sources.decode_threads import DecodeThreads
+
+    jobs = jobs_of(files_of(work, "large", n), [p.read_bytes() for p in files_of(work, "large", n)])
+    out: dict = {}
+    gpu_decode.decode_many([j.data for j in jobs[:16]], "cuda")
+    for chunk in (16, 32, 64):
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        for i in range(0, len(jobs), chunk):
+            images, out["decoder"] = gpu_decode.decode_many([j.data for j in jobs[i : i + chunk]], "cuda")
+        torch.cuda.synchronize()
+        out[f"decode_only_chunk_{chunk}"] = round(len(jobs) / (time.perf_counter() - started), 1)
+    images = gpu_decode.decode_many([j.data for j in jobs[:64]], "cuda")[0]
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for job, image in zip(jobs[:64], images, strict=True):
+        x = gpu_decode.resized(gpu_decode.upright(image, job.orientation), 224)
+        gpu_decode.crop(x, 224), gpu_decode.grey_thumb(x)
+    torch.cuda.synchronize()
+    out["resize_crop_thumb_only"] = round(64 / (time.perf_counter() - started), 1)
+    for chunk in (16, 64):
+        for threads in (1, 2):
+            decoder = DecodeThreads(224, "cuda:0", threads=threads, chunk=chunk)
+            started = time.perf_counter()
+            for job in jobs:
+                decoder.submit(job)
+            decoder.push()
+            decoded = sum(len(c.jobs) for c in decoder.take(wait=True))
+            torch.cuda.synchronize()
+            out[f"threads_{threads}_chunk_{chunk}"] = round(decoded / (time.perf_counter() - started), 1)
+            decoder.close()
+    return out
+
+
 def crop_agreement(work: Path, n: int) -> dict:
     """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
     from indexer.sources import gpu_decode
@@ -336,6 +380,18 @@ def warm_cache(work: Path, args) -> dict:
     started = time.perf_counter()
     summary = index_set(work, "warm", work / "model", args)
     return {"wall_s": round(time.perf_counter() - started, 2), "load_model_s": summary["stages"].get("load_model")}
+
+
+def large_variant(args, workers: int, threads: int, chunk: int) -> dict:
+    """The large set with `workers` CPU decode processes and the device decoder's threads and chunk size."""
+    from indexer.sources import decode_threads
+
+    before = decode_threads.THREADS, decode_threads.DECODE_CHUNK
+    decode_threads.THREADS, decode_threads.DECODE_CHUNK = threads, chunk
+    try:
+        return index_set(args.work, "large", args.work / "model", args, workers=workers)
+    finally:
+        decode_threads.THREADS, decode_threads.DECODE_CHUNK = before
 
 
 def small_on(args, count: int | None) -> dict | str:
@@ -399,8 +455,14 @@ def main() -> None:
         "orientations": lambda: orientation_agreement(args.work),
         "decode_bounds": lambda: decode_bounds(args.work, 256),
         "decode_threads": lambda: decode_threads(args.work, 256),
+        "decode_profile": lambda: decode_profile(args.work, 256),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
         "small": lambda: small_on(args, 1),
+        **{
+            f"large_w{w}_t{t}_c{c}": (lambda w=w, t=t, c=c: large_variant(args, w, t, c))
+            for w in (15, 8, 4)
+            for t, c in ((2, 16), (1, 64), (2, 64))
+        },
         "small_gpus_2": lambda: small_on(args, 2),
         "small_gpus_4": lambda: small_on(args, 4),
         "small_gpus_all": lambda: small_on(args, None),

@@ -35,6 +35,7 @@ from indexer.sources import (
     JpegJob,
     Outcome,
     decode_bytes,
+    decode_threads,
     decoded_from_gpu,
     read_all,
 )
@@ -142,7 +143,8 @@ class Feed:
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
-        self.decoder = DecodeThreads(self.size, self.device)
+        # read at each run, so a benchmark can try other thread counts and chunk sizes
+        self.decoder = DecodeThreads(self.size, self.device, decode_threads.THREADS, decode_threads.DECODE_CHUNK)
 
     def _host_buffer(self):
         torch = self.torch
