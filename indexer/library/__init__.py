@@ -23,6 +23,7 @@ from .catalog import (
 from .folder import LibraryBusy, LibraryNotFound, existing_library, library_path, model_key, vectors_dir, writer_lock
 from .index_params import IndexParams, choose_params
 from .keywords import KEYWORD_MIN_CHARS, keyword_hits, keyword_words
+from .merge import CannotMerge, MergeSummary, merge
 from .roots import (
     MovedRoot,
     NotAFolder,
@@ -50,4 +51,4 @@ __all__ += ["KEYWORD_MIN_CHARS", "library_status", "migration_connection"]
 __all__ += ["model_key", "open_catalog", "open_index", "recall_at_k", "session", "set_threads", "use_database"]
 __all__ += ["utcnow", "vector_to_bytes", "vectors_dir", "writer_lock"]
 __all__ += ["MovedRoot", "NotAFolder", "RemovedRoot", "RootInfo", "RootTaken", "UnknownRoot", "library_roots"]
-__all__ += ["move_library_root", "offline", "ok_files", "remove_library_root"]
+__all__ += ["move_library_root", "offline", "ok_files", "remove_library_root", "CannotMerge", "MergeSummary", "merge"]

@@ -126,8 +126,10 @@ def _follow(run, folders, watcher, settling, stop, summary: WatchSummary, on_rou
             settling.add(_files_in(run, folders, dirs), time.monotonic())
             settled.present = [p for p in settled.present if p not in dirs]
         if settled:
+            started, failures, warnings = time.perf_counter(), len(run.failures), len(run.warnings)
             counts = _round(run, folders, root_ids, settled)
-            one = IndexSummary(**{k: counts.get(k, 0) for k in SUMMARY_KEYS})
+            one = IndexSummary(**{k: counts.get(k, 0) for k in SUMMARY_KEYS}, seconds=time.perf_counter() - started)
+            one.failures, one.warnings = run.failures[failures:], run.warnings[warnings:]
             summary.rounds += 1
             summary.counts.update(counts)
             if on_round is not None:
