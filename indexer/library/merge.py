@@ -120,13 +120,15 @@ def _merge_images(src: Session, dst: Session, their_model: int, my_model: int, c
         known = dict(
             dst.execute(
                 select(Image.content_hash, Image.id).where(Image.content_hash.in_([r.content_hash for r in rows]))
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         counts["joined"] += len(known)
         new = [r for r in rows if r.content_hash not in known]
         if new:
             values = [{"content_hash": r.content_hash, **{f: getattr(r, f) for f in IMAGE_FIELDS}} for r in new]
-            known.update(dst.execute(insert(Image).returning(Image.content_hash, Image.id), values).tuples())
+            known.update(dst.execute(insert(Image).returning(Image.content_hash, Image.id), values).tuples().all())
             counts["images"] += len(new)
         ids.update({r.id: known[r.content_hash] for r in rows})
         _copy_vectors(src, dst, {r.id: known[r.content_hash] for r in rows}, their_model, my_model, counts)
