@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import indexer.pipeline.run
 import indexer.sources.reader
-from indexer.library import library_status, merge
+from indexer.library import library_status, merge, move_library_root, use_database
 from indexer.pipeline import IndexSettings, index
 from indexer.sources import synthetic
 from search import Searcher
@@ -80,3 +80,16 @@ def test_merge_into_a_new_library_takes_the_others_model_and_prints_json(tmp_pat
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"roots": 1, "files": 3, "updated": 0, "images": 3, "joined": 0, "vectors": 3}
     assert shape(tmp_path / "new") == shape(tmp_path / "old")
+
+
+def test_a_sqlite_library_merges_into_a_postgresql_one_whose_root_then_moves(tmp_path, micro_model, postgres_url):
+    folder = make_folder(tmp_path / "photos", 0, 4)
+    index([folder], tmp_path / "old", str(micro_model), SETTINGS)
+    use_database(tmp_path / "pg", postgres_url)
+    assert merge(tmp_path / "pg", tmp_path / "old").vectors == 4
+    assert shape(tmp_path / "pg") == shape(tmp_path / "old")
+    moved = tmp_path / "summer-trip"
+    folder.rename(moved)
+    assert move_library_root(tmp_path / "pg", folder, moved).found == 4
+    hits = Searcher(tmp_path / "pg").search(keywords="summer", k=10).hits
+    assert sorted(h.path for h in hits) == sorted(str(p) for p in moved.iterdir())
