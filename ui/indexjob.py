@@ -23,10 +23,15 @@ EVERY = 0.5  # seconds between progress writes
 START_WITHIN = 120  # seconds a started run may take to import and report (loading Paddle is slow)
 
 
-def _write(library: Path, state: dict) -> None:
-    tmp = library / (JOB_FILE + ".part")
+def write_state(path: Path, state: dict) -> None:
+    """Replace a job's state file whole: the page never reads half a file."""
+    tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(state))
-    os.replace(tmp, library / JOB_FILE)  # the page never reads half a file
+    os.replace(tmp, path)
+
+
+def _write(library: Path, state: dict) -> None:
+    write_state(library / JOB_FILE, state)
 
 
 def read_job(library: Path) -> dict | None:
@@ -36,7 +41,7 @@ def read_job(library: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     stale = job.get("state") == "starting" and time.time() - job.get("started", 0) > START_WITHIN
-    if stale or (job.get("state") == "running" and not _alive(job.get("pid", 0))):
+    if stale or (job.get("state") == "running" and not alive(job.get("pid", 0))):
         job["state"] = "interrupted"
     return job
 
@@ -45,7 +50,7 @@ def busy(job: dict | None) -> bool:
     return job is not None and job.get("state") in ("starting", "running")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

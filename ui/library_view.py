@@ -84,3 +84,28 @@ def internals(index: dict) -> list[dict[str, str]]:
     rows = [{"what": what, "value": f"{index[k]}"} for k, what in INTERNAL_FIELDS if k in index]
     rows += [{"what": f"file {name}", "value": size_words(n)} for name, n in index.get("files", {}).items()]
     return rows
+
+
+def offline_words(paths: list[str]) -> str:
+    """What an offline folder means and what to do about it."""
+    which = ", ".join(paths)
+    return (
+        f"Offline: {which}. Its files are kept as they were (not counted missing) until the folder is back. "
+        "If it moved: `pixseek roots move OLD NEW`; to forget it: `pixseek roots remove FOLDER`."
+    )
+
+
+def watch_words(job: dict | None, now: datetime) -> str:
+    """'Watching 2 folders since 3 minutes ago: 12 added or changed, 1 moved ...', or how the last watch ended."""
+    if job is None:
+        return "Not watching: start it to index files as they arrive in the folders above."
+    folders = plural(len(job.get("roots", [])), "folder")
+    done = counts_words(job.get("counts", {}))
+    if job["state"] == "starting":
+        return f"Starting to watch {folders} (indexing what changed first)..."
+    if job["state"] == "watching":
+        since = datetime.fromtimestamp(job.get("since", job["started"]), timezone.utc).replace(tzinfo=None)
+        return f"Watching {folders} since {ago(since, now)}: {done}."
+    if job["state"] == "failed":
+        return f"The watch stopped with an error: {job.get('message', '')}"
+    return f"Not watching (the last watch of {folders} stopped; it did: {done})."

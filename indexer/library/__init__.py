@@ -2,7 +2,8 @@
 sessions; Alembic migrations), the per-model FAISS vector index with its refine store, kept in step
 with the catalog, the on-disk IVF built in blocks, the folder and its writer lock, and status.
 
-tables <- catalog <- folder; tables <- keywords (names, folders, captions, cameras; triggers keep its table);
+tables <- catalog <- folder; roots (list, move, remove; offline) and merge (two libraries into one) on sync;
+tables <- keywords (names, folders, captions, cameras; triggers keep its table);
 topk <- index_params <- refine_store <- index_files <- vectors <- ondisk; sync (index from catalog) and status on top.
 """
 
@@ -22,6 +23,20 @@ from .catalog import (
 from .folder import LibraryBusy, LibraryNotFound, existing_library, library_path, model_key, vectors_dir, writer_lock
 from .index_params import IndexParams, choose_params
 from .keywords import KEYWORD_MIN_CHARS, keyword_hits, keyword_words
+from .merge import CannotMerge, MergeSummary, merge
+from .roots import (
+    MovedRoot,
+    NotAFolder,
+    RemovedRoot,
+    RootInfo,
+    RootTaken,
+    UnknownRoot,
+    library_roots,
+    move_library_root,
+    offline,
+    ok_files,
+    remove_library_root,
+)
 from .status import library_status
 from .sync import fetch_vectors, indexed_ids, open_index
 from .tables import ACTION_KINDS, RUN_COUNTS, Action, Base, Embedding, File, Image, Model, Root, Run, utcnow
@@ -35,3 +50,5 @@ __all__ += ["get_or_add_root", "has_catalog", "indexed_ids", "keyword_hits", "ke
 __all__ += ["KEYWORD_MIN_CHARS", "library_status", "migration_connection"]
 __all__ += ["model_key", "open_catalog", "open_index", "recall_at_k", "session", "set_threads", "use_database"]
 __all__ += ["utcnow", "vector_to_bytes", "vectors_dir", "writer_lock"]
+__all__ += ["MovedRoot", "NotAFolder", "RemovedRoot", "RootInfo", "RootTaken", "UnknownRoot", "library_roots"]
+__all__ += ["move_library_root", "offline", "ok_files", "remove_library_root", "CannotMerge", "MergeSummary", "merge"]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from .catalog import active_model, counts, open_catalog, recent_failures, searchable_images, session
 from .folder import existing_library, model_key, vectors_dir
+from .roots import list_roots
 from .tables import File, Root, Run
 
 MANIFEST_FIELDS = (
@@ -72,6 +73,8 @@ def library_status(library: str | Path | None = None, max_failures: int = 50) ->
             "library": str(path),
             "catalog": engine.url.render_as_string(hide_password=True),
             "roots": list(s.scalars(select(Root.path).order_by(Root.path))),
+            # Roots whose folder cannot be reached now: their files are kept as they were, not counted missing.
+            "offline": [{"path": r.path, "files": r.ok} for r in list_roots(s) if not r.online],
             "counts": _counts(s, model.id if model else None),
             "model": None
             if model is None

@@ -22,6 +22,8 @@ from indexer.library import (
     active_model,
     get_or_add_root,
     library_path,
+    offline,
+    ok_files,
     open_catalog,
     open_index,
     session,
@@ -63,6 +65,11 @@ def _plan(run: IndexRun, sources: Sequence[Source]) -> tuple[dict[str, int], lis
         with session(run.db, write=True) as s:
             root_id = get_or_add_root(s, root).id
             s.commit()
+            held = ok_files(s, root_id)
+        if not shards and offline(root, held):
+            run.warnings.append(offline_note(root, held))
+            continue
+        with session(run.db, write=True) as s:
             plan = plan_root(s, root_id, found, shards, run.model_id)
             mark_missing(s, plan.missing)
             s.commit()
@@ -72,7 +79,14 @@ def _plan(run: IndexRun, sources: Sequence[Source]) -> tuple[dict[str, int], lis
     return root_ids, plans
 
 
-def _resolve_roots(roots: Sequence[str | Path]) -> list[Source]:
+def offline_note(root: Path, files: int) -> str:
+    return (
+        f"{root} is offline (an empty folder where {files:,} indexed files were: a drive not mounted?); its files "
+        f"are kept as they were. If it moved: pixseek roots move {root} NEW; to forget it: pixseek roots remove {root}"
+    )
+
+
+def resolve_roots(roots: Sequence[str | Path]) -> list[Source]:
     """Folders to walk, and tar shards (brace patterns expanded: shard-{00000..00009}.tar) grouped by folder."""
     folders: list[Path] = []
     shards: dict[Path, list[str]] = {}
@@ -154,7 +168,7 @@ def index(
     the library's model once the run completes."""
     started = time.perf_counter()
     settings, library = settings or IndexSettings(), library_path(library)
-    sources = _resolve_roots(roots)
+    sources = resolve_roots(roots)
     with stop_on_signals(), writer_lock(library):
         ref = chosen_model(library, model, switch_model)
         switching = switch_model and not _is_active(library, ref)
@@ -165,24 +179,24 @@ def index(
         try:
             _index_roots(run, sources)
         except (OperationalError, OSError) as exc:  # disk full, I/O error, a lock held past the busy timeout
-            _mark_ended(run.db, run.run_id, "failed")
-            raise LibraryWriteFailed(str(library), _write_error(exc)) from exc
+            mark_ended(run.db, run.run_id, "failed")
+            raise LibraryWriteFailed(str(library), write_error(exc)) from exc
         except (Interrupted, StatementError) as exc:
             # A signal that lands while SQLAlchemy prepares a statement reaches us wrapped in its error.
             stop = exc.orig if isinstance(exc, StatementError) else exc
             if not isinstance(stop, Interrupted):
                 raise
-            _mark_ended(run.db, run.run_id, "interrupted")
+            mark_ended(run.db, run.run_id, "interrupted")
             raise stop from None
     summary = IndexSummary(**{k: run.counts.get(k, 0) for k in SUMMARY_KEYS if k != "missing"})
-    summary.missing = _still_missing(run)
+    summary.missing = still_missing(run)
     summary.seconds, summary.failures, summary.stages = time.perf_counter() - started, run.failures, dict(run.stages)
     summary.decoded_on, summary.warnings = dict(run.decoded_on), run.warnings
     if switching:  # every file has its vector from the new model now: it serves the searches from here on
         with session(run.db, write=True) as s:
             activate_model(s, ref.name, ref.weights_sha256, ref.config.embed_dim, None, ref.source)
             s.commit()
-    _finish_run(run.db, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
+    finish_run(run.db, run.run_id, [s.root / n for s in sources for n in s.shards or ("",)], summary)
     return summary
 
 
@@ -198,9 +212,14 @@ def _is_active(library: Path, ref: ModelRef) -> bool:
 
 def _index_roots(run: IndexRun, sources: list[Source]) -> None:
     """Scan, read, encode and write in batches, then bring the vector index up to date."""
-    settings = run.settings
     with run.timed("scan"):
         root_ids, plans = _plan(run, sources)
+    encode_and_write(run, plans, root_ids)
+
+
+def encode_and_write(run: IndexRun, plans: Sequence[RootPlan], root_ids: dict[str, int]) -> None:
+    """Read, encode and write the plans' files in batches with the settings' engine; save the vector index."""
+    settings = run.settings
     run.counts["unchanged"] += sum(p.unchanged for p in plans)
     run.counts["unreadable"] += sum(p.unreadable for p in plans)
     todo = [f for p in plans for f in p.todo]
@@ -233,7 +252,7 @@ def uses_gpu_feed(settings: IndexSettings) -> bool:
     return runtime == "torch" and choose_device(runtime, settings.device).startswith("cuda")
 
 
-def _mark_ended(engine, run_id: int, status: str) -> None:
+def mark_ended(engine, run_id: int, status: str) -> None:
     # Best effort: a signal can land inside the database layer, or the disk is full, and leave this
     # connection unusable; the next run marks a run still 'running' as interrupted anyway.
     with suppress(SQLAlchemyError), session(engine, write=True) as s:
@@ -241,14 +260,14 @@ def _mark_ended(engine, run_id: int, status: str) -> None:
         s.commit()
 
 
-def _write_error(exc: Exception) -> str:
+def write_error(exc: Exception) -> str:
     """The one-line reason of a failed write: SQLite's message, or the OS error and its file."""
     if isinstance(exc, OperationalError):
         return str(exc.orig)
     return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
-def _finish_run(engine, run_id: int, roots: Sequence[Path], summary: IndexSummary) -> None:
+def finish_run(engine, run_id: int, roots: Sequence[Path], summary: IndexSummary) -> None:
     with session(engine, write=True) as s:
         row = s.get(Run, run_id)
         row.roots, row.status, row.finished_at = [str(r) for r in roots], "done", utcnow()
@@ -256,7 +275,7 @@ def _finish_run(engine, run_id: int, roots: Sequence[Path], summary: IndexSummar
         s.commit()
 
 
-def _still_missing(run: IndexRun) -> int:
+def still_missing(run: IndexRun) -> int:
     """Files marked missing by this run and not found again under another name."""
     with session(run.db) as s:
         ids = run.marked_missing

@@ -22,6 +22,9 @@ def _stop(signum, frame):
     raise Interrupted(signum)
 
 
+_OURS: set = {_stop}  # the handlers `rearm` puts back
+
+
 def rearm() -> None:
     """Install the handlers again where they are ours: Paddle puts its own C handlers in place when it
     starts (SIGTERM would then kill the process outright), without telling Python's signal module.
@@ -29,8 +32,32 @@ def rearm() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     for s in SIGNALS:
-        if signal.getsignal(s) is _stop:
-            signal.signal(s, _stop)
+        handler = signal.getsignal(s)
+        if handler in _OURS:
+            signal.signal(s, handler)
+
+
+@contextmanager
+def stop_event_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stop` inside the block, for a loop that ends at its next step (a watch finishes the
+    batch it is writing); a second signal gets the default action. Main thread only, as stop_on_signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _set(signum, frame):
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_DFL)
+        stop.set()
+
+    _OURS.add(_set)
+    previous = {s: signal.signal(s, _set) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        _OURS.discard(_set)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @contextmanager

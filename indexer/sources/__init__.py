@@ -4,7 +4,8 @@ the CPU in worker processes, or JPEGs on the GPU), and the synthetic set the bun
 files (image names, bytes within limits) <- tars (members, `<tar>::<member>` addresses) <- scan;
 guard (every decode: one-line errors, decoders' own stderr captured);
 images (open within pixel limits) <- decode (hash, EXIF, pHash, model crop) <- gpu_decode, decode_threads
-<- reader (worker processes); synthetic/ stands alone.
+<- reader (worker processes); watcher (changed paths as they change) -> settle (held until still); synthetic/
+stands alone.
 """
 
 from .decode import Decoded, ImageMeta, decode_bytes, decode_file, exif_fields
@@ -14,7 +15,8 @@ from .gpu_decode import GPU_MIN_PIXELS, NO_CROP, PHASH_SIZE, JpegJob, decoded_fr
 from .guard import guarded, keep_python_stderr
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
 from .reader import Outcome, ReadSettings, read_all, reader_for
-from .scan import FoundFile, ScanOptions, walk, walk_shards
+from .scan import FoundFile, ScanOptions, walk, walk_paths, walk_shards
+from .settle import Settled, Settling, signature
 from .tars import (
     MEMBER_SEP,
     InsideShard,
@@ -28,10 +30,12 @@ from .tars import (
     source_stat,
     split_address,
 )
+from .watcher import FolderWatcher, mount_type, needs_polling
 
 __all__ = ["DECODE_CHUNK", "DECODE_ERRORS", "GPU_MIN_PIXELS", "IMAGE_EXTENSIONS", "MAX_FILE_BYTES", "MAX_PIXELS"]
 __all__ += ["MEMBER_SEP", "NO_CROP", "PHASH_SIZE", "Chunk", "DecodeThreads", "Decoded", "FoundFile", "ImageMeta"]
 __all__ += ["InsideShard", "JpegJob", "Member", "Outcome", "ReadSettings", "ScanOptions", "decode_bytes"]
 __all__ += ["decode_file", "decoded_from_gpu", "exif_fields", "holding_file", "is_shard", "member_address"]
 __all__ += ["open_image", "open_source", "probe", "read_all", "read_bytes", "read_file", "read_source", "reader_for"]
-__all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_shards", "guarded", "keep_python_stderr"]
+__all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_paths", "walk_shards", "guarded"]
+__all__ += ["FolderWatcher", "Settled", "Settling", "keep_python_stderr", "mount_type", "needs_polling", "signature"]

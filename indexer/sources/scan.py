@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import tars
 from .files import IMAGE_EXTENSIONS
@@ -69,11 +69,13 @@ def _stat(entry: os.DirEntry, follow: bool) -> os.stat_result | None:
         return None  # dangling symlink, permission denied, vanished
 
 
-def walk(root: Path, options: ScanOptions = ScanOptions()) -> Iterator[FoundFile]:
-    """Regular image files under root in a stable order; hidden entries and symlinks skipped by default."""
+def walk(root: Path, options: ScanOptions = ScanOptions(), start: Path | None = None) -> Iterator[FoundFile]:
+    """Regular image files under root in a stable order; hidden entries and symlinks skipped by default.
+
+    `start`: only the folder below root at this path (relpaths, globs and hidden names still from root)."""
     root = root.resolve()
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [str(root)]
+    stack = [str(start if start is not None else root)]
     while stack:
         folder = stack.pop()
         info = _stat_path(folder)
@@ -88,6 +90,27 @@ def walk(root: Path, options: ScanOptions = ScanOptions()) -> Iterator[FoundFile
             elif found is not None:
                 yield found
         stack.extend(reversed(subdirs))
+
+
+def walk_paths(root: Path, relpaths: Iterable[str], options: ScanOptions = ScanOptions()) -> list[FoundFile]:
+    """What `walk` lists at these paths below root: a file's entry, a folder's whole subtree, nothing for a
+    path that is gone or that `walk` would not enter (hidden, a link not followed)."""
+    root = root.resolve()
+    by_parent: dict[str, set[str]] = {}
+    for relpath in relpaths:
+        parts = PurePosixPath(relpath).parts
+        if parts and (options.include_hidden or not any(p.startswith(".") for p in parts)):
+            by_parent.setdefault(str(root.joinpath(*parts[:-1])), set()).add(parts[-1])
+    found: list[FoundFile] = []
+    subdirs: list[str] = []
+    for parent, names in sorted(by_parent.items()):
+        for entry in _entries(parent):
+            if entry.name in names:
+                one = _visit(entry, root, options, subdirs)
+                found += one if isinstance(one, list) else [one] if one is not None else []
+    for folder in subdirs:
+        found += walk(root, options, start=Path(folder))
+    return found
 
 
 def _stat_path(folder: str) -> os.stat_result | None:

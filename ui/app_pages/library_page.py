@@ -4,8 +4,8 @@ and why; the index internals folded away; start an index run and watch it."""
 import streamlit as st
 
 from indexer.library import library_status
-from ui import handles, indexjob
-from ui.library_view import counts_words, internals, model_words, plural, run_words, utcnow
+from ui import handles, indexjob, watchjob
+from ui.library_view import counts_words, internals, model_words, offline_words, plural, run_words, utcnow, watch_words
 
 st.title("Library")
 lib = handles.library()
@@ -24,7 +24,11 @@ copies = f", {plural(counts['copies'], 'file')} repeating another's bytes" if co
 st.write(f"{plural(counts['photos'], 'photo')} to search in {plural(files['ok'], 'file')}{copies}.")
 
 st.subheader("Folders")
-st.dataframe({"folder": info["roots"]}, hide_index=True, width="stretch")
+offline = {r["path"]: r["files"] for r in info["offline"]}
+states = [f"offline: {plural(offline[r], 'file')} kept" if r in offline else "online" for r in info["roots"]]
+st.dataframe({"folder": info["roots"], "state": states}, hide_index=True, width="stretch")
+if offline:
+    st.caption(offline_words(list(offline)))
 st.subheader("Model")
 st.markdown(model_words(info["model"]))
 st.subheader("Last run")
@@ -43,6 +47,8 @@ with st.expander("Index internals"):
 
 st.subheader("Index")
 job = indexjob.read_job(lib)
+watch = watchjob.read_watch(lib)
+online = [r for r in info["roots"] if r not in offline]
 
 
 @st.fragment(run_every=1.0 if indexjob.busy(job) else None)
@@ -62,7 +68,30 @@ progress()
 extra = st.text_input(
     "Add a folder (optional)", key="library_new_root", help="A folder of images, e.g. /home/me/Pictures"
 )
-if st.button("Index now", key="library_index", disabled=indexjob.busy(job), help="Re-index the folders above"):
-    roots = info["roots"] + ([extra.strip()] if extra.strip() else [])
+busy = indexjob.busy(job) or watchjob.watching(watch)
+if st.button("Index now", key="library_index", disabled=busy, help="Re-index the folders above"):
+    roots = online + ([extra.strip()] if extra.strip() else [])
     indexjob.start(lib, searcher.source, roots)
     st.rerun()
+
+st.subheader("Watch")
+
+
+@st.fragment(run_every=2.0 if watchjob.watching(watch) else None)
+def watching() -> None:
+    now = watchjob.read_watch(lib)
+    st.write(watch_words(now, utcnow()))
+    if watchjob.watching(now):
+        if st.button("Stop watching", key="library_watch_stop"):
+            watchjob.stop(lib)
+            st.rerun()
+    elif watchjob.watching(watch):  # it stopped since the page was drawn: refresh the counts above
+        st.rerun()
+
+
+watching()
+if not watchjob.watching(watch):
+    help_text = "Index new, changed, moved and deleted files in these folders as it happens, until stopped"
+    if st.button("Watch the folders", key="library_watch", disabled=indexjob.busy(job) or not online, help=help_text):
+        watchjob.start(lib, online + ([extra.strip()] if extra.strip() else []))
+        st.rerun()

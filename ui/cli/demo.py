@@ -10,7 +10,7 @@ import typer
 
 from .. import demo
 from ..serve import check_port, serve
-from .index import counts_text
+from .counts import counts_text
 from .options import HostOption, PortOption
 from .report import reported
 

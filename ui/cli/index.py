@@ -20,11 +20,13 @@ from rich.progress import (
 
 from indexer.library import library_path, use_database
 from indexer.model import cheaper_release
-from indexer.pipeline import GpuSpecError, IndexSettings, index, resolve_gpus, visible_gpus
+from indexer.pipeline import GpuSpecError, IndexSettings, WatchSettings, index, resolve_gpus, visible_gpus
 from indexer.sources import ScanOptions
 
+from .counts import counts_text
 from .options import DeviceOption, DtypeOption, JsonFlag, LibraryOption, ModelOption, RuntimeOption
-from .report import err, reported
+from .report import OptionConflict, err, reported
+from .watching import watch_folders
 
 
 def _index_progress(console=err):
@@ -138,8 +140,18 @@ def index_command(
         ),
     ] = None,
     as_json: JsonFlag = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Then keep following the folders: index files as they arrive, change, go.")
+    ] = False,
+    poll: Annotated[
+        bool | None,
+        typer.Option("--poll/--no-poll", help="With --watch: poll instead of kernel events [default: network mounts]."),
+    ] = None,
+    settle: Annotated[
+        float, typer.Option(min=0, help="With --watch: read a file once its size and mtime held this many seconds.")
+    ] = 1.0,
 ) -> None:
-    """Index image folders: embed new and changed images; a re-run does only what changed."""
+    """Index image folders: embed new and changed images; a re-run does only what changed; --watch follows them."""
     scan = ScanOptions(
         follow_symlinks=follow_symlinks,
         include_hidden=hidden,
@@ -164,6 +176,13 @@ def index_command(
         if db:
             use_database(library_path(library), db)
         settings = _with_gpus(settings, gpus, device)
+        if watch and switch_model:
+            raise OptionConflict("--watch follows the library's own model; switch first, then watch")
+    if watch:
+        watching = WatchSettings(settle_s=settle, poll=poll)
+        watch_folders(roots, library, model, settings, watching, as_json, None if as_json else _index_progress())
+        return
+    with reported():
         if as_json:
             summary = index(roots, library, model, settings, switch_model=switch_model)
         else:
@@ -182,20 +201,6 @@ def index_command(
         typer.echo(f"{counts_text(summary)} in {summary.seconds:.1f} s")
     if strict and summary.failed:
         raise typer.Exit(1)
-
-
-def counts_text(summary) -> str:
-    """'12 indexed, 40 unchanged, 2 unreadable (unchanged)': what this run did, zero counts left out."""
-    parts = [f"{summary.indexed} indexed"]
-    parts += [f"{n} {what}" for n, what in (
-        (summary.unchanged, "unchanged"),
-        (summary.moved, "moved (vector kept)"),
-        (summary.duplicates, "copies of images already indexed"),
-        (summary.missing, "missing (no longer found)"),
-        (summary.failed, "unreadable"),
-        (summary.unreadable, "unreadable (unchanged)"),
-    ) if n]  # fmt: skip
-    return ", ".join(parts)
 
 
 def _with_gpus(settings, gpus: str | None, device: str):

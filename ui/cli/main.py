@@ -17,7 +17,9 @@ from .dedup import dedup_command
 from .demo import demo_command
 from .export import export_command
 from .index import index_command
+from .merge import merge_command
 from .models import models_app
+from .roots import roots_app
 from .search import search_command
 from .serve import serve_command
 from .status import status_command
@@ -76,6 +78,8 @@ def pixseek(
 
 app.command("index")(index_command)
 app.command("status")(status_command)
+app.add_typer(roots_app, name="roots")
+app.command("merge")(merge_command)
 app.command("search")(search_command)
 app.command("dedup")(dedup_command)
 app.command("export")(export_command)

@@ -24,6 +24,11 @@ def status_command(library: LibraryOption = None, as_json: JsonFlag = False) -> 
     typer.echo(f"library  {info['library']}")
     typer.echo(f"catalog  {info['catalog']}")
     typer.echo(f"roots    {', '.join(info['roots']) or '-'}")
+    for root in info["offline"]:
+        typer.echo(
+            f"offline  {root['path']}: cannot be reached; its {root['files']} files are kept as they were "
+            "(pixseek roots move OLD NEW if it moved)"
+        )
     typer.echo(
         f"files    {files['ok']} ok ({info['counts']['copies']} exact copies), {files['failed']} failed, "
         f"{files['missing']} missing; {info['counts']['photos']} photos to search"
