@@ -87,3 +87,14 @@ def on_demo(demo_library, monkeypatch):
     """The demo library as the app's library ($PIXSEEK_LIBRARY, as `pixseek ui` sets it)."""
     monkeypatch.setenv("PIXSEEK_LIBRARY", str(demo_library.library))
     return demo_library
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """Streamlit's AppTest runs a page as `__main__` and leaves it in sys.modules; a process started later
+    with multiprocessing's spawn would then import that page as its main module. Put the real one back."""
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
