@@ -9,7 +9,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import watchfiles
 
 # Filesystems whose changes made on another machine never reach this kernel's inotify: polled instead.
 NETWORK_FILESYSTEMS = frozenset(
@@ -91,6 +90,8 @@ class FolderWatcher:
                 self.warnings.append(f"watching by polling every {self.poll_interval_s:g} s ({exc})")
 
     def _listen(self) -> None:
+        import watchfiles  # here, not at the top: indexing without --watch never needs it
+
         for batch in watchfiles.watch(
             *self.folders,
             watch_filter=None,
