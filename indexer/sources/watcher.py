@@ -9,7 +9,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-
 # Filesystems whose changes made on another machine never reach this kernel's inotify: polled instead.
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph", "glusterfs", "lustre", "fuse.sshfs", "fuse.rclone"}
