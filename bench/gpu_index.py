@@ -386,12 +386,15 @@ def large_variant(args, workers: int, threads: int, chunk: int) -> dict:
     """The large set with `workers` CPU decode processes and the device decoder's threads and chunk size."""
     from indexer.sources import decode_threads
 
-    before = decode_threads.THREADS, decode_threads.DECODE_CHUNK
-    decode_threads.THREADS, decode_threads.DECODE_CHUNK = threads, chunk
+    names = ("THREADS", "DECODE_CHUNK", "HW_THREADS", "HW_DECODE_CHUNK")
+    before = {n: getattr(decode_threads, n) for n in names}
+    for n, value in zip(names, (threads, chunk, threads, chunk), strict=True):
+        setattr(decode_threads, n, value)
     try:
         return index_set(args.work, "large", args.work / "model", args, workers=workers)
     finally:
-        decode_threads.THREADS, decode_threads.DECODE_CHUNK = before
+        for n, value in before.items():
+            setattr(decode_threads, n, value)
 
 
 def small_on(args, count: int | None) -> dict | str:

@@ -147,7 +147,7 @@ def test_a_gpu_worker_that_fails_stops_the_run_and_names_its_device(tmp_path, mi
 
 class StubDecoder:
     def __init__(self, blocked: float, in_flight: int):
-        self.blocked, self.in_flight = blocked, in_flight
+        self.blocked, self.in_flight, self.chunk = blocked, in_flight, 16
 
 
 def steered(share: float, waited: float, decoder: StubDecoder | None) -> float:

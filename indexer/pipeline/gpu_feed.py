@@ -27,7 +27,6 @@ import numpy as np
 from indexer.errors import ImageError
 from indexer.model import l2_normalize
 from indexer.sources import (
-    DECODE_CHUNK,
     GPU_MIN_PIXELS,
     PHASH_SIZE,
     Chunk,
@@ -37,6 +36,7 @@ from indexer.sources import (
     decode_bytes,
     decode_threads,
     decoded_from_gpu,
+    hw_jpeg,
     read_all,
 )
 
@@ -48,7 +48,6 @@ Sink = Callable[[list[Item]], None]
 SHARE_STEP = 0.02  # change of the share per steering window
 STEER_EVERY = 64  # reader results per steering window
 WAIT_FRACTION = 0.05  # share of a window spent waiting (on workers, or for the device decoder) that counts
-IDLE_DECODER_JOBS = 2 * DECODE_CHUNK  # jobs in flight under which the device decoder has room for more
 # Share of large JPEGs sent to the GPU before the load is known: the measured decode bounds on an H100
 # host (GPU path 193/s, 15 CPU workers 99/s for 12 MP JPEGs) balance at 193 / (193 + 99) = 0.66.
 INITIAL_SHARE = 0.66
@@ -144,7 +143,9 @@ class Feed:
             self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
         # read at each run, so a benchmark can try other thread counts and chunk sizes
-        self.decoder = DecodeThreads(self.size, self.device, decode_threads.THREADS, decode_threads.DECODE_CHUNK)
+        dt = decode_threads
+        shape = (dt.HW_THREADS, dt.HW_DECODE_CHUNK) if hw_jpeg.usable(self.device) else (dt.THREADS, dt.DECODE_CHUNK)
+        self.decoder = DecodeThreads(self.size, self.device, *shape)
 
     def _host_buffer(self):
         torch = self.torch
@@ -234,7 +235,7 @@ class Feed:
         starves for CPU-decoded images and the device decoder has little left to do."""
         elapsed = max(time.perf_counter() - self.window_started, 1e-9)
         blocked = self.decoder.blocked - self.blocked if self.decoder is not None else 0.0
-        idle = self.decoder is None or self.decoder.in_flight < IDLE_DECODER_JOBS
+        idle = self.decoder is None or self.decoder.in_flight < 2 * self.decoder.chunk
         step = 0.0
         if blocked > WAIT_FRACTION * elapsed:
             step = -SHARE_STEP

@@ -25,6 +25,19 @@ OFF = "PIXSEEK_HW_JPEG"  # =off: never use nvImageCodec (to compare decoders, or
 _local = threading.local()  # one decoder per thread and device: each decode thread has its own stream
 
 
+def usable(device: str) -> bool:
+    """Whether decoder_for may give a decoder here (nvImageCodec importable, a CUDA device, not turned off),
+    without making one."""
+    if not device.startswith("cuda") or os.environ.get(OFF, "").lower() in ("off", "0", "no"):
+        return False
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("nvidia.nvimgcodec") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def decoder_for(device: str):
     """This thread's nvImageCodec decoder for a CUDA `device`, or None where it cannot be made."""
     cache = _local.__dict__.setdefault("decoders", {})
