@@ -315,3 +315,15 @@ def test_human_sizes_are_decimal_units():
     from ui.metadata import human_size
 
     assert [human_size(n) for n in (512, 1726, 2_500_000)] == ["512 B", "1.7 kB", "2.5 MB"]
+
+
+def test_keywords_alone_find_files_by_folder_name_and_clear_all_empties_them(on_demo):
+    studio = {p.name for p in (on_demo.photos / "shapes" / "studio").iterdir()}
+    at = page("search").text_input(key="search_keywords").input("studio").run()
+    assert not at.exception and not at.error
+    found = results(at)
+    assert found and set(found) <= studio
+    at = search(at, "a red circle")  # a description with them: one fused list, studio files first
+    assert not at.exception and results(at)[0] in studio
+    at.button(key="search_clear").click().run()
+    assert at.session_state["search_keywords"] == "" and at.session_state["search_text"] == ""

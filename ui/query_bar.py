@@ -39,7 +39,7 @@ def _drop_id(terms: Sequence[IdTerm], i: int) -> None:
 
 def clear_all() -> None:
     forget_upload()
-    _set(text="", path="", terms=[], page=0)
+    _set(text="", keywords="", path="", terms=[], page=0)
 
 
 def _image(image: QueryImage) -> None:

@@ -1,5 +1,5 @@
-"""Search: text in the CLI's query language, an image (upload or path) and voted images, shown as clearable parts;
-filters, relevance and sort; a grid of equal tiles."""
+"""Search: text in the CLI's query language, keywords of names and captions, an image (upload or path) and voted
+images, shown as clearable parts; filters, relevance and sort; a grid of equal tiles."""
 
 import streamlit as st
 
@@ -16,22 +16,29 @@ filters = search_form.sidebar_filters(facets, "search")
 options = search_form.sidebar_options()
 
 text = st.text_input("Describe what you are looking for", key="search_text", placeholder="apple - fruit")
+keywords = st.text_input(
+    "Words in file or folder names, captions or camera",
+    key="search_keywords",
+    placeholder="IMG_2023, beach-2021, Fujifilm",
+    help="Found as parts of names (like `pixseek search --text`); with a description, both rankings are fused.",
+).strip()
 query_images = search_form.query_images(facets.roots)
 images = [image.path for image in query_images]
 terms = st.session_state.setdefault("search_terms", [])
 query = tokens(text, terms, images=len(images))
-if not query and not images:
-    st.info('Type what you are looking for (e.g. "a red circle", or "beach + 0.5:sunset - people"), upload an image, '
-            "or paste a path.")  # fmt: skip
+if not query and not images and not keywords:
+    st.info('Type what you are looking for (e.g. "a red circle", or "beach + 0.5:sunset - people"), words of file '
+            "names, upload an image, or paste a path.")  # fmt: skip
     st.stop()
-try:
-    parsed = parse(query, images)
-except QueryError as exc:
-    st.error(f"{exc}; write terms as in `pixseek search`: beach + 0.5:sunset - people")
-    st.stop()
-query_bar.show(parsed, query_images, terms)
+if query or images:
+    try:
+        parsed = parse(query, images)
+    except QueryError as exc:
+        st.error(f"{exc}; write terms as in `pixseek search`: beach + 0.5:sunset - people")
+        st.stop()
+    query_bar.show(parsed, query_images, terms)
 
-signature = (tuple(query), tuple(map(str, images)), filters, options)
+signature = (tuple(query), tuple(map(str, images)), keywords, filters, options)
 if st.session_state.get("search_signature") != signature:  # a new query starts at page 1
     st.session_state["search_signature"], st.session_state["search_page"] = signature, 0
 page = st.session_state["search_page"]
@@ -42,6 +49,7 @@ try:
             query,
             options.page_size,
             images=images,
+            keywords=keywords or None,
             offset=page * options.page_size,
             filters=filters,
             relevant=options.relevant,
