@@ -9,7 +9,8 @@ burst-like crops. Report set, never seen by the tuning: scikit-image's 20 bundle
 seed, with their copies, plus pairs made to look alike: each shape recoloured (same shapes and layout, other
 colours), the stereo motorcycle pair, and two overlapping crops of each photo shifted by 30% of its width
 (distinct photos, like a burst).
-Tuning sweeps fine_bits x max_changed on candidate pairs and, among the settings without a false pair
+Tuning sweeps fine_bits (upright) x max_changed, turned_bits held at its default, on candidate pairs and, among
+the settings without a false pair
 (PRECISION), takes those with the best worst-family recall and picks the strictest of them (furthest from the
 precision cliff, which the sweep shows past 72 bits); the
 report indexes its set and runs find_groups with the defaults in search.dedup (which should be that pick),
@@ -181,7 +182,7 @@ def _worst_recall(result: dict) -> float:
     return min(v for kind, fams in result.items() if isinstance(fams, dict) for v in fams.values())
 
 
-def tune(files: list[str], truth: Truth, phash_bits: int) -> dict:
+def tune(files: list[str], truth: Truth, phash_bits: int, turned_bits: int) -> dict:
     """Candidate pairs (64-bit pHash, any flip/turn) compared once, then every threshold setting on them."""
     hexes = []
     for path in files:
@@ -196,7 +197,8 @@ def tune(files: list[str], truth: Truth, phash_bits: int) -> dict:
     sweep = []
     for bits in FINE_BITS:
         for changed in MAX_CHANGED:
-            pairs = {_key(x, y) for x, y, like in compared if like.bits <= bits and like.changed <= changed}
+            close = [(x, y, like) for x, y, like in compared if like.upright_bits <= bits or like.bits <= turned_bits]
+            pairs = {_key(x, y) for x, y, like in close if like.changed <= changed}
             result = scores(pairs, truth)
             sweep.append({"fine_bits": bits, "max_changed": changed, "worst_recall": _worst_recall(result), **result})
     ok = [row for row in sweep if row["precision"] is not None and row["precision"] >= PRECISION]
@@ -228,7 +230,7 @@ def main() -> None:
     defaults = DedupSettings()
     try:
         tuning = build(work / "tune", "tune", args.shapes)
-        tuned = tune(sorted(tuning.base), tuning, defaults.phash_bits)
+        tuned = tune(sorted(tuning.base), tuning, defaults.phash_bits, defaults.turned_bits)
         print("tuning pick", {k: tuned["pick"][k] for k in ("fine_bits", "max_changed", "worst_recall", "precision")})
         if args.tune_only:
             return
@@ -242,8 +244,7 @@ def main() -> None:
         {
             "machine": machine(None),
             "model": args.model,
-            "defaults": {"phash_bits": defaults.phash_bits, "fine_bits": defaults.fine_bits},
-            "max_changed": defaults.max_changed,
+            "defaults": {k: getattr(defaults, k) for k in ("phash_bits", "fine_bits", "turned_bits", "max_changed")},
             "defaults_are_the_tuning_pick": (defaults.fine_bits, defaults.max_changed)
             == (tuned["pick"]["fine_bits"], tuned["pick"]["max_changed"]),
             "tuning": {"files": len(tuning.base), **tuned},

@@ -59,7 +59,11 @@ class DedupSettings:
     # set: 12 proposes 0.65 of the shapes' caption-bar copies (17.7k candidates), 16: 0.83 (31k), 20: 0.90 (92k).
     phash_bits: int = 16
     # near-identical, chosen on bench/dedup_quality.py's tuning set (its report set is measured apart):
-    fine_bits: int = 40  # 256-bit pHash under the best flip/turn within this many bits
+    fine_bits: int = 48  # 256-bit pHash, upright, within this many bits
+    # ... or under a flip/turn within this many: eight tries find more coincidences (the demo's white square in
+    # one corner of a blue field and in the mirrored corner of another is 38 bits apart flipped; a q55 re-encode
+    # of a textured shape 44 upright), so a turned match needs closer hashes.
+    turned_bits: int = 32
     max_changed: float = 0.005  # and at most this share of the picture differing in solid colour patches
     # semantic: exact embedding cosine at least this. Model-specific: bench/dedup.py with tiny-shapes gives
     # pair precision 0.90 at 0.98, 0.997 at 0.99 (chaining 0.02), 1.0 at 0.995; tune it for other models.
@@ -82,7 +86,8 @@ class DedupSettings:
 
     def alike(self, likeness: Likeness) -> bool:
         """Whether a candidate pair's pixels make it near-identical under these thresholds."""
-        return likeness.bits <= self.fine_bits and likeness.changed <= self.max_changed
+        close = likeness.upright_bits <= self.fine_bits or likeness.bits <= self.turned_bits
+        return close and likeness.changed <= self.max_changed
 
 
 @dataclass(frozen=True)

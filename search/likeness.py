@@ -54,6 +54,7 @@ class Print:
 @dataclass(frozen=True)
 class Likeness:
     bits: int  # fewest differing bits of 256 over the turns
+    upright_bits: int  # fewest differing bits of 256 with neither side turned (zooms only)
     changed: float  # share of the compared area differing in solid patches, at the best turn and zoom
     turn: int  # index into TURNS of that best turn
 
@@ -98,16 +99,17 @@ def _zoomed(image: Image.Image, keep: float) -> Image.Image:
 
 def compare(a: Print, b: Print, max_bits: int = 256) -> Likeness:
     """How alike a and b are, under the best turn of b; past max_bits the colours are not compared (changed 1)."""
-    bits = min(int(np.count_nonzero(a.fine[za, 0] != b.fine[zb], axis=1).min()) for za, zb in ZOOM_PAIRS)
+    per_turn = np.array([np.count_nonzero(a.fine[za, 0] != b.fine[zb], axis=1) for za, zb in ZOOM_PAIRS]).min(axis=0)
+    bits, upright = int(per_turn.min()), int(per_turn[0])
     if bits > max_bits:
-        return Likeness(bits, 1.0, 0)
+        return Likeness(bits, upright, 1.0, 0)
     inner = slice(MARGIN, THUMB - MARGIN)
     xa = np.stack([a.thumbs[za] for za, _ in ZOOM_PAIRS])[:, None, inner, inner]  # (z, 1, s, s, 3)
     xb = np.stack([np.stack([turned(b.thumbs[zb], k) for k in range(8)]) for _, zb in ZOOM_PAIRS])
     residual = _residual(xa, xb[:, :, inner, inner])  # (z, 8, s, s)
     z, k = np.unravel_index(residual.mean(axis=(2, 3)).argmin(), residual.shape[:2])
     patches = ndimage.binary_erosion(residual[z, k] > COLOUR_STEP, np.ones((3, 3), bool))
-    return Likeness(bits, float(patches.mean()), int(k))
+    return Likeness(bits, upright, float(patches.mean()), int(k))
 
 
 def _residual(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
