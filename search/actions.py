@@ -7,7 +7,8 @@
 - hardlink / symlink: each file but the keeper moves to quarantine as above and a link to the keeper takes its
   place, so undo can restore the original bytes (a near-identical copy is not the keeper's bytes).
 - delete: each file but the keeper is removed; only with confirm_delete, and it cannot be undone.
-Burst groups are never acted on. `keepers` ({group id: file id}) overrides the keep-best choice. Every file
+Burst groups, dismissed groups and reference files are never acted on (Group.acted_on). `keepers`
+({group id: file id}) overrides the keep-best choice. Every file
 acted on is a row of the `actions` table (kind, from, to, keeper, time, batch, undone_at); files that left
 their folder are marked missing in the catalog (the next index run would find the same), and undo marks
 the ones it restores ok again. The library's writer lock is held throughout, so no index run interleaves.
@@ -93,7 +94,7 @@ def apply(
         record = ActionRecord(batch, action)
         quarantine = own_folder(library / QUARANTINE) if action != "delete" else None
         for group in groups:
-            if group.tier != "burst":
+            if group.acted_on():
                 _apply_group(s, group, action, (keepers or {}).get(group.id, group.keep.file_id), quarantine, record)
         s.commit()
     record.batch = batch if record.done else None
@@ -104,18 +105,20 @@ def _touched(groups: Sequence[Group], action: str, keepers: dict[int, int]) -> I
     """Paths the action would move, link or delete, and the keepers links would point to."""
     for group in groups:
         keep = keepers.get(group.id, group.keep.file_id)
-        if group.tier != "burst":
-            yield from (m.path for m in group.members if m.file_id != keep or action in ("hardlink", "symlink"))
+        acted = group.acted_on(keep)
+        if acted:
+            yield from (m.path for m in acted)
+            if action in ("hardlink", "symlink"):
+                yield from (m.path for m in group.members if m.file_id == keep)
 
 
 def _apply_group(s, group: Group, action: str, keeper_id: int, quarantine: Path | None, record: ActionRecord) -> None:
     keeper = next((m for m in group.members if m.file_id == keeper_id), None)
+    acted = group.acted_on(keeper_id)
     if keeper is None or not os.path.isfile(holding_file(keeper.path)):  # a keeper in a tar shard stays there
-        record.skipped += [(m.path, "its keeper is no longer there") for m in group.members if m.file_id != keeper_id]
+        record.skipped += [(m.path, "its keeper is no longer there") for m in acted]
         return
-    for member in group.members:
-        if member.file_id == keeper_id:
-            continue
+    for member in acted:
         try:
             record.done.append(_logged(s, member.file_id, _plan(s, member, keeper.path, action, quarantine), record))
         except (UnsafePath, OSError) as exc:

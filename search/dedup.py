@@ -6,13 +6,18 @@
 
 Tiers (each member says which one joined it, and its distance to the keeper):
 - exact: files with the same bytes (one catalog image, one sha256); distance 0.
-- near-identical: 256-bit pHash distance <= fine_bits, among pairs whose stored 64-bit pHash is within
-  phash_bits (search.pairs says why both); distance in bits of 256.
+- near-identical: pairs whose stored 64-bit pHash, one side flipped or turned, is within phash_bits, confirmed
+  on their pixels (search.likeness): 256-bit pHash within fine_bits under the best flip/turn, and at most
+  max_changed of the picture differing in solid colour patches; distance in bits of 256. Flipped and
+  quarter-turned pixel copies are near-identical.
 - semantic: embedding cosine >= min_cosine under the model that indexed the library; candidates from the
   production index, decided on the stored float32 vectors; distance 1 - cosine. Off by default: it groups
   images that show the same thing (the two photos of a stereo pair), which is curation, not cleaning.
 Two different images whose capture times are 0 < dt <= burst_seconds apart are a burst, not duplicates:
 they come back as groups of tier "burst", which actions never touch, unless include_bursts.
+Pairs a user dismissed ("not duplicates", search.dismissals) are left out, unless show_dismissed: then their
+groups come back marked dismissed, and actions never touch them either. Files under the library's reference
+folders (search.references) are kept first and never acted on; a group made only of them is reported only.
 Grouping is greedy keep-best-first (search.grouping), one tier after another, strongest first, so an image
 joins the group of its closest kind of copy; the keeper is chosen by the keep-best order (search.keep).
 A group's tier is then its loosest member's.
@@ -29,10 +34,13 @@ import numpy as np
 from indexer import PixseekError
 from indexer.library import fetch_vectors, session
 
+from .dismissals import dismissed_pairs
 from .grouping import TIER_ORDER, passes, separate_bursts
 from .keep import DEFAULT_ORDER, best_first, check_order, deciding_rule, rank_key
+from .likeness import Likeness
 from .members import Member, load_members
-from .pairs import Pairs, confirm_near, cosine_pairs, hamming_pairs, hash_bytes
+from .pairs import Pairs, confirm_near, cosine_pairs, hash_bytes, turned_hamming_pairs
+from .references import inside_any, reference_folders
 from .searcher import Searcher
 
 TIERS = ("exact", "near-identical", "semantic")
@@ -44,15 +52,26 @@ class BadDedupSettings(PixseekError):
 
 @dataclass(frozen=True)
 class DedupSettings:
+    """Every dedup default lives here: the CLI, the UI and the HTTP service all start from DedupSettings()."""
+
     tiers: tuple[str, ...] = ("exact", "near-identical")
-    phash_bits: int = 12  # 64-bit pHash: candidates within this many bits
-    fine_bits: int = 56  # 256-bit pHash: near-identical within this many bits
+    # 64-bit pHash (any flip/turn of one side): candidates within this many bits. bench/dedup_quality.py's tuning
+    # set: 12 proposes 0.65 of the shapes' caption-bar copies (17.7k candidates), 16: 0.83 (31k), 20: 0.90 (92k).
+    phash_bits: int = 16
+    # near-identical, chosen on bench/dedup_quality.py's tuning set (its report set is measured apart):
+    fine_bits: int = 48  # 256-bit pHash, upright, within this many bits
+    # ... or under a flip/turn within this many: eight tries find more coincidences (the demo's white square in
+    # one corner of a blue field and in the mirrored corner of another is 38 bits apart flipped; a q55 re-encode
+    # of a textured shape 44 upright), so a turned match needs closer hashes.
+    turned_bits: int = 32
+    max_changed: float = 0.005  # and at most this share of the picture differing in solid colour patches
     # semantic: exact embedding cosine at least this. Model-specific: bench/dedup.py with tiny-shapes gives
     # pair precision 0.90 at 0.98, 0.997 at 0.99 (chaining 0.02), 1.0 at 0.995; tune it for other models.
     min_cosine: float = 0.99
     burst_seconds: float = 5.0  # 0 turns burst detection off
     include_bursts: bool = False  # treat bursts as duplicates
     keep_order: tuple[str, ...] = DEFAULT_ORDER
+    show_dismissed: bool = False  # groups of pairs answered "not duplicates" come back, marked dismissed
 
     def checked(self) -> DedupSettings:
         """These settings with the keep order completed; BadDedupSettings or UnknownKeepRule when invalid."""
@@ -61,7 +80,14 @@ class DedupSettings:
             raise BadDedupSettings(f"unknown tier {unknown[0]!r}" if unknown else "no tier chosen")
         if not (0 <= self.phash_bits <= 64 and 0 <= self.fine_bits <= 256 and -1 <= self.min_cosine <= 1):
             raise BadDedupSettings("thresholds: phash_bits 0..64, fine_bits 0..256, min_cosine -1..1")
+        if not 0 <= self.max_changed <= 1:
+            raise BadDedupSettings("max_changed is a share of the picture, 0..1")
         return DedupSettings(**{**vars(self), "keep_order": check_order(self.keep_order)})
+
+    def alike(self, likeness: Likeness) -> bool:
+        """Whether a candidate pair's pixels make it near-identical under these thresholds."""
+        close = likeness.upright_bits <= self.fine_bits or likeness.bits <= self.turned_bits
+        return close and likeness.changed <= self.max_changed
 
 
 @dataclass(frozen=True)
@@ -72,10 +98,19 @@ class Group:
     keep: Member
     members: list[Member] = field(default_factory=list)  # the keeper first, then the others best first
     why: str = ""
+    dismissed: bool = False  # holds a pair answered "not duplicates" (only listed with show_dismissed)
 
     @property
     def others(self) -> list[Member]:
         return [m for m in self.members if m.file_id != self.keep.file_id]
+
+    def acted_on(self, keeper_id: int | None = None) -> list[Member]:
+        """The members an action would move, link or delete, keeping keeper_id (default: the proposed keeper):
+        none of a burst or dismissed group, never a reference file."""
+        if self.tier == "burst" or self.dismissed:
+            return []
+        keep = self.keep.file_id if keeper_id is None else keeper_id
+        return [m for m in self.members if m.file_id != keep and not m.reference]
 
     def as_dict(self) -> dict:
         return {
@@ -83,6 +118,7 @@ class Group:
             "tier": self.tier,
             "distance": self.distance,
             "why": self.why,
+            "dismissed": self.dismissed,
             "keep": self.keep.as_dict(),
             "members": [m.as_dict() for m in self.members],
         }
@@ -93,13 +129,42 @@ def find_groups(library: str | Path | None = None, settings: DedupSettings | Non
     settings = (settings or DedupSettings()).checked()
     searcher = Searcher(library)
     with session(searcher.db) as s:
-        members = load_members(s)
+        folders = reference_folders(s)
+        members = [_referenced(m, folders) for m in load_members(s)]
+        dismissed = dismissed_pairs(s)
     files: dict[int, list[Member]] = defaultdict(list)
     for m in best_first(members, settings.keep_order):
         files[m.image_id].append(m)
     order = sorted(files, key=lambda i: rank_key(files[i][0], settings.keep_order))
     pairs = _tier_pairs(searcher, files, settings)
-    return _groups(order, files, pairs, settings)
+
+    def is_dismissed(a: int, b: int) -> bool:
+        return tuple(sorted((files[a][0].content_hash, files[b][0].content_hash))) in dismissed
+
+    groups = _groups(order, files, _without(pairs, is_dismissed, settings.show_dismissed), settings)
+    return [_marked(g, is_dismissed) for g in groups] if settings.show_dismissed else groups
+
+
+def _referenced(m: Member, folders: list[str]) -> Member:
+    return Member(**{**vars(m), "reference": True}) if folders and inside_any(m.path, folders) else m
+
+
+def _without(tiered: dict[str, Pairs], dismissed, keep_them: bool) -> dict[str, Pairs]:
+    """The pairs of each tier but the dismissed ones (all of them when keep_them)."""
+    if keep_them:
+        return tiered
+    out = {}
+    for tier, (a, b, d) in tiered.items():
+        ok = np.array([not dismissed(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)], bool)
+        out[tier] = (a[ok], b[ok], d[ok]) if len(a) else (a, b, d)
+    return out
+
+
+def _marked(group: Group, dismissed) -> Group:
+    images = sorted({m.image_id for m in group.members})
+    if not any(dismissed(a, b) for i, a in enumerate(images) for b in images[i + 1 :]):
+        return group
+    return Group(group.id, group.tier, group.distance, group.keep, group.members, group.why + "; dismissed", True)
 
 
 def _tier_pairs(searcher: Searcher, files: dict[int, list[Member]], settings: DedupSettings) -> dict[str, Pairs]:
@@ -107,8 +172,9 @@ def _tier_pairs(searcher: Searcher, files: dict[int, list[Member]], settings: De
     if "near-identical" in settings.tiers:
         hashed = np.array([i for i, fs in files.items() if fs[0].phash], np.int64)
         codes = hash_bytes([files[i][0].phash for i in hashed.tolist()])
-        candidates = hamming_pairs(hashed, codes, settings.phash_bits)
-        out["near-identical"] = confirm_near(candidates, lambda i: files[i][0].path, settings.fine_bits)
+        candidates = turned_hamming_pairs(hashed, codes, settings.phash_bits)
+        path_of = lambda i: files[i][0].path  # noqa: E731
+        out["near-identical"] = confirm_near(candidates, path_of, settings.alike, settings.fine_bits)
     if "semantic" in settings.tiers and files:
         fetch = fetch_vectors(searcher.db, searcher.model_id, searcher.dim)
         ids = np.intersect1d(np.fromiter(files, np.int64), searcher.index.ids())
@@ -157,6 +223,11 @@ def _why(keep: Member, others: list[Member], settings: DedupSettings) -> str:
     for tier in TIER_ORDER:
         if tier in by_tier:
             parts.append(_tier_words(tier, by_tier[tier], settings))
+    references = sum(m.reference for m in others)
+    if references == len(others) and keep.reference:
+        parts.append("only reference files: reported, never acted on")
+    elif references:
+        parts.append(f"{references} more in reference folders, kept")
     return "; ".join(parts)
 
 
@@ -165,7 +236,8 @@ def _tier_words(tier: str, distances: list[float], settings: DedupSettings) -> s
     if tier == "exact":
         return f"{n} exact cop{'y' if n == 1 else 'ies'} (same sha256)"
     if tier == "near-identical":
-        return f"{n} near-identical (256-bit pHash {int(max(distances))} bits apart, at most {settings.fine_bits})"
+        bits = f"256-bit pHash {int(max(distances))} bits apart under the best flip/turn, at most {settings.fine_bits}"
+        return f"{n} near-identical ({bits}; colours agree but for {settings.max_changed:.1%} at most)"
     if tier == "semantic":
         return f"{n} semantic (cosine {1 - max(distances):.3f}, at least {settings.min_cosine:.3f})"
     return f"{n} taken within {settings.burst_seconds:g} s: a burst, not duplicates (include bursts to act on it)"

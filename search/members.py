@@ -27,6 +27,9 @@ class Member:
     taken_at: datetime | None
     has_exif: bool  # a capture time or a camera is recorded
     phash: str | None  # 64-bit pHash, 16 hex digits
+    mtime: datetime | None = None  # the file's modification time (local), when known
+    content_hash: str = ""  # sha256 hex of the bytes: what a "not duplicates" answer is stored by
+    reference: bool = False  # under a reference folder: always kept, never acted on
     tier: str = "keep"  # "keep" for the keeper, else the tier that joined it: exact, near-identical, semantic, burst
     distance: float = 0.0  # to the keeper: 0 (exact), pHash bits of 256 (near-identical), 1 - cosine (semantic)
 
@@ -37,13 +40,14 @@ class Member:
     def as_dict(self) -> dict:
         out = dict(vars(self))
         out["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        out["mtime"] = self.mtime.isoformat(timespec="seconds") if self.mtime else None
         return out
 
 
 def load_members(session: Session, file_ids: list[int] | None = None) -> list[Member]:
     """Every ok file with an image (or just `file_ids`), ordered by path."""
     query = (
-        select(File.id, File.size, Root.path, File.relpath, Image)
+        select(File.id, File.size, File.mtime_ns, Root.path, File.relpath, Image)
         .join(Image, Image.id == File.image_id)
         .join(Root, Root.id == File.root_id)
         .where(File.status == "ok")
@@ -54,7 +58,7 @@ def load_members(session: Session, file_ids: list[int] | None = None) -> list[Me
     return [_member(*row) for row in session.execute(query).tuples()]
 
 
-def _member(file_id: int, size: int, root: str, relpath: str, image: Image) -> Member:
+def _member(file_id: int, size: int, mtime_ns: int, root: str, relpath: str, image: Image) -> Member:
     return Member(
         image_id=image.id,
         file_id=file_id,
@@ -66,4 +70,6 @@ def _member(file_id: int, size: int, root: str, relpath: str, image: Image) -> M
         taken_at=image.taken_at,
         has_exif=bool(image.taken_at or image.camera_make or image.camera_model),
         phash=image.phash,
+        mtime=datetime.fromtimestamp(mtime_ns / 1e9) if mtime_ns else None,
+        content_hash=image.content_hash,
     )

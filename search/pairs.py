@@ -1,9 +1,9 @@
 """Candidate pairs of images for the dedup tiers, each with its measured distance.
 
-near-identical: the catalog's 64-bit pHash proposes pairs (FAISS binary range search), and a 256-bit
-pHash of the two files decides. The 64-bit hash alone cannot: it puts scikit-image's stereo motorcycle
-pair (two photos) 4 bits apart, closer than JPEG q10 copies of some photos (up to 8); the 256-bit hash
-puts that pair 76 bits apart and JPEG q10 / half-size copies of the bundled photos at most 28.
+near-identical: the catalog's 64-bit pHash proposes pairs (FAISS binary range search), in each of the
+eight flips and quarter turns of one side, and search.likeness decides on the two files' pixels. The 64-bit
+hash alone cannot: it puts scikit-image's stereo motorcycle pair (two photos) 4 bits apart, closer than
+JPEG q10 copies of some photos (up to 8), and grey levels alone join a red and a purple star.
 
 semantic: the production index proposes pairs (a range search a little below the threshold) and the
 catalog's float32 vectors decide. IVF-PQ scores are biased low (FACTS: 0.77 for pairs at exact cosine
@@ -15,20 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import faiss
-import imagehash
 import numpy as np
 from numpy.typing import NDArray
-from PIL import ImageOps
 
-from indexer import ImageError
 from indexer.library import VectorIndex
-from indexer.model import to_rgb
-from indexer.sources import guarded, open_image, open_source
+
+from .likeness import Likeness, Print, compare, read_print
 
 Ids = NDArray[np.int64]  # (n,) catalog image ids
 Pairs = tuple[Ids, Ids, NDArray[np.float32]]  # (a, b, distance), a < b
-FINE_HASH_SIZE = 16  # 16 x 16 = 256-bit pHash
-FINE_DRAFT = 256  # JPEGs decoded at >= 256 px: the hash looks at 64 x 64
 # IVF lists scanned per dedup query: near copies share a list with their original or lie next door.
 # bench/dedup_scale.py, 100k planted pairs at cosine 0.96, 1024 lists: recall 0.98 at 1, 0.998 at 2, 1.0 at 4.
 DEDUP_NPROBE = 4
@@ -56,32 +51,61 @@ def hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
     return ids[Q[keep]], ids[J[keep]], D[keep].astype(np.float32)
 
 
-def fine_hash(path: str) -> NDArray[np.bool_] | None:
-    """256-bit pHash of the upright image at path, or None when it cannot be read now."""
-    try:
-        with guarded(path), open_image(open_source(path), draft_size=FINE_DRAFT) as image:
-            gray = ImageOps.grayscale(to_rgb(image))
-    except ImageError:
-        return None
-    return imagehash.phash(gray, hash_size=FINE_HASH_SIZE).hash.ravel()
+def dihedral_codes(codes: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """(8, n, 8) codes: each (n, 8) 64-bit pHash as it would be of the picture flipped or turned.
+
+    A mirror reverses the columns of the 32 x 32 grey image pHash takes the DCT of, which flips the sign of
+    its odd horizontal frequencies; a turn transposes the DCT. pHash thresholds the 8 x 8 low frequencies at
+    their median, near zero, so the bit of a sign-flipped frequency flips: measured on the bundled photos
+    and shapes, these codes are within 8 bits of the flipped/turned picture's own pHash."""
+    bits = np.unpackbits(codes, axis=1).reshape(-1, 8, 8).astype(bool)
+    odd = (np.arange(8) % 2).astype(bool)
+    out = []
+    for grid in (bits, bits.transpose(0, 2, 1)):
+        for rows, cols in ((False, False), (False, True), (True, False), (True, True)):
+            out.append(grid ^ (odd[:, None] & rows) ^ (odd[None, :] & cols))
+    return np.packbits(np.stack(out).reshape(8, len(codes), 64), axis=2)
 
 
-def confirm_near(candidates: Pairs, path_of: Callable[[int], str], max_bits: int) -> Pairs:
-    """The candidate pairs whose 256-bit pHashes differ in at most max_bits; distance in those bits.
+def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
+    """Pairs of ids whose (n, 8) codes, one of them flipped or turned (dihedral_codes), differ in at most
+    max_bits bits; distance the fewest bits."""
+    if len(ids) < 2:
+        return empty_pairs()
+    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
+    index.add(np.ascontiguousarray(codes))
+    found = []
+    for variant in dihedral_codes(codes):
+        lims, D, J = index.range_search(np.ascontiguousarray(variant), max_bits + 1)  # radius is exclusive
+        Q = np.repeat(np.arange(len(ids)), np.diff(lims).astype(np.int64))
+        found.append(np.stack([np.minimum(Q, J), np.maximum(Q, J), D.astype(np.int64)], axis=1)[Q != J])
+    rows = np.concatenate(found)
+    rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]  # each pair's fewest bits first
+    first = np.ones(len(rows), bool)
+    first[1:] = np.any(rows[1:, :2] != rows[:-1, :2], axis=1)
+    rows = rows[first]
+    return ids[rows[:, 0]], ids[rows[:, 1]], rows[:, 2].astype(np.float32)
+
+
+def confirm_near(
+    candidates: Pairs, path_of: Callable[[int], str], accept: Callable[[Likeness], bool], max_bits: int = 256
+) -> Pairs:
+    """The candidate pairs whose pixels `accept` finds alike (search.likeness); distance the 256-bit pHash bits.
+    Pairs past max_bits are refused on their hashes alone, before their colours are compared.
 
     Each image's file is read once; an image that cannot be read confirms nothing."""
-    cache: dict[int, NDArray[np.bool_] | None] = {}
+    cache: dict[int, Print | None] = {}
 
-    def fine(image_id: int):
+    def pixels(image_id: int) -> Print | None:
         if image_id not in cache:
-            cache[image_id] = fine_hash(path_of(image_id))
+            cache[image_id] = read_print(path_of(image_id))
         return cache[image_id]
 
     out = []
     for a, b in zip(candidates[0].tolist(), candidates[1].tolist(), strict=True):
-        ha, hb = fine(a), fine(b)
-        if ha is not None and hb is not None and (bits := int(np.count_nonzero(ha != hb))) <= max_bits:
-            out.append((a, b, bits))
+        pa, pb = pixels(a), pixels(b)
+        if pa is not None and pb is not None and accept(alike := compare(pa, pb, max_bits)):
+            out.append((a, b, alike.bits))
     return _as_pairs(out)
 
 

@@ -156,3 +156,52 @@ def test_the_semantic_tier_recovers_planted_pairs_through_a_library_ivf_pq_index
     pairs = {tuple(sorted(Path(m.path).stem for m in g.members)) for g in groups}
     planted = {(f"{i:03d}", f"{i:03d}") for i in range(20)}
     assert len(pairs & planted) / len(planted) >= 0.99 and len(pairs - planted) <= len(planted) // 100
+
+
+def test_flipped_and_quarter_turned_pixel_copies_are_near_identical_by_default(tmp_path, micro_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    base = photo("chelsea")
+    base.save(photos / "chelsea.png")
+    base.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photos / "mirrored.jpg", quality=90)
+    for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
+        base.transpose(turn).save(photos / f"turned{turn.value}.jpg", quality=90)
+    photo("coffee").save(photos / "coffee.png")
+    index([photos], tmp_path / "lib", str(micro_model), IndexSettings(workers=0))
+    (group,) = find_groups(tmp_path / "lib")
+    assert {Path(m.path).name for m in group.members} == {
+        "chelsea.png",
+        "mirrored.jpg",
+        "turned2.jpg",
+        "turned3.jpg",
+        "turned4.jpg",
+    }
+    assert group.keep.path.endswith("chelsea.png") and group.tier == "near-identical"
+
+
+def test_one_layout_in_other_colours_is_not_a_duplicate(tmp_path, micro_model):
+    from indexer.sources import synthetic
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shapes = synthetic.sample(3, 2026).image
+    shapes.save(photos / "shapes.png")
+    h, s, v = shapes.convert("HSV").split()
+    Image.merge("HSV", (h.point(lambda x: (x + 85) % 256), s, v)).convert("RGB").save(photos / "recoloured.png")
+    shapes.save(photos / "shapes_q60.jpg", quality=60)
+    index([photos], tmp_path / "lib", str(micro_model), IndexSettings(workers=0))
+    assert [{Path(m.path).name for m in g.members} for g in find_groups(tmp_path / "lib")] == [
+        {"shapes.png", "shapes_q60.jpg"}
+    ]
+
+
+def test_the_original_is_kept_over_a_copy_named_as_one(tmp_path, micro_model):
+    photos = tmp_path / "photos"
+    (photos / "copies").mkdir(parents=True)
+    photo("coffee").save(photos / "coffee.png")
+    shutil.copy(photos / "coffee.png", photos / "copies" / "a.png")
+    shutil.copy(photos / "coffee.png", photos / "Copy of coffee.png")
+    index([photos], tmp_path / "lib", str(micro_model), IndexSettings(workers=0))
+    (group,) = find_groups(tmp_path / "lib")
+    assert group.keep.path == str(photos / "coffee.png")
+    assert group.why.startswith("keep coffee.png: not named or filed as a copy")

@@ -170,7 +170,9 @@ def test_bad_options_give_one_line_and_status_2(library):
     lib, _ = library
     for args, words in [
         (["--apply", "shred"], "unknown action 'shred'"),
-        (["--apply", "quarantine", "--undo"], "choose one of --apply, --delete and --undo"),
+        (["--apply", "quarantine", "--undo"], "choose one of --apply, --delete, --undo, --dismiss and --undismiss"),
+        (["--dismiss", "99"], "no group 99 under these settings"),
+        (["--dismiss", "a.jpg", "b.jpg"], "a.jpg is not an indexed file"),
         (["--keep-order", "pixels,beauty"], "unknown keep rule 'beauty'"),
     ]:
         result = _dedup(lib, *args)

@@ -108,3 +108,45 @@ def test_curate_export_into_a_used_folder_is_refused_with_a_message(on_demo, tmp
     at.text_input(key="curate_to").input(str(tmp_path / "used")).run()
     at.button(key="curate_export").click().run()
     assert not at.exception and at.error
+
+
+def test_select_every_group_ticks_each_group_and_a_hardlink_is_called_one(on_demo):
+    at = page("duplicates")
+    at.checkbox(key="dups_all").check().run()
+    boxes = [c for c in at.checkbox if c.key.startswith("dups_sel_")]
+    assert boxes and all(c.value for c in boxes)
+    at.selectbox(key="dups_action").select("hardlink").run()
+    at.button(key="dups_apply").click().run()
+    warning = at.warning[0].value
+    assert "replaced by hard links to their group's keeper" in warning and "will be moved to quarantine" not in warning
+    assert warning.startswith(f"{sum(len(planted_group) - 1 for planted_group in planted(on_demo.photos))} files")
+
+
+def test_the_demo_groups_join_no_different_pictures_and_find_every_planted_copy(on_demo):
+    from search import find_groups
+
+    truth = demo.truth(on_demo.photos)
+    groups = find_groups(on_demo.library)
+    originals = [
+        {
+            truth[str(Path(m.path).relative_to(on_demo.photos))].get("original")
+            or str(Path(m.path).relative_to(on_demo.photos))
+            for m in g.members
+        }
+        for g in groups
+    ]
+    assert all(len(o) == 1 for o in originals), [o for o in originals if len(o) > 1]
+    assert sorted(map(set, ({Path(m.path).name for m in g.members} for g in groups)), key=sorted) == sorted(
+        planted(on_demo.photos), key=sorted
+    )
+
+
+def test_not_duplicates_hides_a_group_until_undone(own_demo):
+    at = page("duplicates")
+    before = listed(at)
+    radio = next(r for r in at.radio if "00005.jpg" in r.options)
+    at.button(key=f"dups_dismiss_{radio.key.removeprefix('dups_keep_')}").click().run()
+    assert not at.exception and "marked not duplicates" in at.success[0].value
+    assert not any("00005.jpg" in g for g in listed(at))
+    at.button(key="dups_undismiss").click().run()
+    assert sorted(map(sorted, listed(at))) == sorted(map(sorted, before))

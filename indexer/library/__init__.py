@@ -39,11 +39,26 @@ from .roots import (
 )
 from .status import library_status
 from .sync import fetch_vectors, indexed_ids, open_index
-from .tables import ACTION_KINDS, RUN_COUNTS, Action, Base, Embedding, File, Image, Model, Root, Run, utcnow
+from .tables import (
+    ACTION_KINDS,
+    RUN_COUNTS,
+    Action,
+    Base,
+    Dismissal,
+    Embedding,
+    File,
+    Image,
+    Model,
+    ReferenceFolder,
+    Root,
+    Run,
+    utcnow,
+)
 from .topk import recall_at_k
 from .vectors import VectorIndex, set_threads
 
-__all__ = ["ACTION_KINDS", "RUN_COUNTS", "Action", "Base", "Embedding", "File", "Image", "IndexParams"]
+__all__ = ["ACTION_KINDS", "RUN_COUNTS", "Action", "Base", "Dismissal", "Embedding", "File", "Image", "IndexParams"]
+__all__ += ["ReferenceFolder"]
 __all__ += ["LibraryBusy", "LibraryNotFound", "Model", "Root", "Run", "VectorIndex", "activate_model", "active_model"]
 __all__ += ["bytes_to_vectors", "choose_params", "create_catalog_engine", "existing_library", "fetch_vectors"]
 __all__ += ["get_or_add_root", "has_catalog", "indexed_ids", "keyword_hits", "keyword_words", "library_path"]

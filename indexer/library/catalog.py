@@ -29,7 +29,7 @@ URL_FILE = "catalog.url"  # a library whose catalog lives in a database server r
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"  # the checkout's, or site-packages'
 # The newest revision in migrations/ (tests/test_catalog.py holds it to Alembic's head). A catalog already
 # there opens without importing Alembic, a tenth of a second of every command's start.
-SCHEMA_HEAD = "f2d8a6c4b1e9"
+SCHEMA_HEAD = "9c3e5a7d2f14"
 BUSY_TIMEOUT_MS = 30_000  # how long a connection waits for another process's write lock
 LOCK_RETRIES = 20  # opening a new catalog: immediate lock failures (deadlocks) tried again, ~10 s in all
 

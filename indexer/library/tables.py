@@ -164,3 +164,25 @@ class Action(Base):
     keeper: Mapped[str | None]  # absolute path of the kept file a link points to
     at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None]
+
+
+class Dismissal(Base):
+    """A pair of images a user said are not duplicates, by content (sha256, a < b), so the answer survives
+    moves, renames and re-indexing; `batch` groups one answer (a whole group's pairs), for undo."""
+
+    __tablename__ = "dismissals"
+    __table_args__ = (UniqueConstraint("hash_a", "hash_b"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[int] = mapped_column(index=True)
+    hash_a: Mapped[str] = mapped_column(String(64))
+    hash_b: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceFolder(Base):
+    """A folder whose files dedup always keeps and never moves, links or deletes (`--reference DIR`)."""
+
+    __tablename__ = "reference_folders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(unique=True)  # absolute, in the platform's form
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,16 +13,19 @@ facets = handles.library_facets()
 groups = handles.duplicate_groups(duplicates_view.sidebar_settings())
 if "dups_last" in st.session_state:
     st.success(st.session_state["dups_last"])
-if st.button("Undo the last action", key="dups_undo"):
+undo_left, undo_right = st.columns(2)
+if undo_left.button("Undo the last action", key="dups_undo"):
     duplicates_view.undo_last()
+if undo_right.button("Undo the last 'not duplicates'", key="dups_undismiss"):
+    duplicates_view.undo_dismissal_last()
 if not groups:
     st.info("No duplicates under these settings; loosen them in the sidebar or add the semantic tier.")
     st.stop()
 
-actionable = [g for g in groups if g.tier != "burst"]
-spare = [m for g in actionable for m in g.others]
+actionable = [g for g in groups if g.acted_on()]
+spare = [m for g in actionable for m in g.acted_on()]
 st.caption(f"{len(groups)} groups; {len(spare)} files could go ({human_size(sum(m.size for m in spare))})")
-every = st.checkbox("Select every group", key="dups_all")
+st.checkbox("Select every group", key="dups_all", on_change=duplicates_view.select_all, args=(actionable,))
 left, right = st.columns([2, 3])
 action = left.selectbox("Action", ACTION_KINDS, key="dups_action", help="quarantine, links and delete keep the keeper")
 pages = max(1, -(-len(groups) // PER_PAGE))
@@ -35,7 +38,7 @@ for group in shown:
     keep = duplicates_view.group_card(group, facets.roots)
     if keep != group.keep.file_id:
         keepers[group.id] = keep
-selected = [g for g in actionable if every or st.session_state.get(f"dups_sel_{g.id}")]
+selected = [g for g in actionable if st.session_state.get(f"dups_sel_{g.id}")]
 with box:
     if st.button(f"Apply {action} to {len(selected)} selected groups", key="dups_apply", disabled=not selected):
         st.session_state["dups_confirm"] = action

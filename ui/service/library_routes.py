@@ -11,6 +11,7 @@ from search import DedupSettings, find_groups
 
 from .state import Served
 
+DEFAULTS = DedupSettings()
 router = APIRouter(prefix="/api", tags=["library"])
 
 
@@ -30,7 +31,10 @@ def status(library: Served) -> dict:
 def duplicates(
     library: Served,
     semantic: Annotated[bool, Query(description="also the semantic tier (embedding cosine)")] = False,
+    show_dismissed: Annotated[bool, Query(description="also groups answered 'not duplicates'")] = False,
 ) -> list[dict]:
-    """Near-duplicate groups with their tier, distance, why, and the file kept (as `pixseek dedup --json`)."""
-    tiers = ("exact", "near-identical", *(("semantic",) if semantic else ()))
-    return [g.as_dict() for g in find_groups(library.path, DedupSettings(tiers=tiers))]
+    """Near-duplicate groups with their tier, distance, why, and the file kept (as `pixseek dedup --json`), under
+    the same default thresholds as the command line and the UI (DedupSettings)."""
+    tiers = (*DEFAULTS.tiers, *(("semantic",) if semantic else ()))
+    settings = DedupSettings(tiers=tiers, show_dismissed=show_dismissed)
+    return [g.as_dict() for g in find_groups(library.path, settings)]

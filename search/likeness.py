@@ -1,0 +1,123 @@
+"""How alike two images' pixels are: the near-identical tier's decision on a candidate pair.
+
+A pHash looks at grey levels only, so two different pictures with one layout (a purple star on white, a red
+star on orange: equal grey levels) come out close. Each image is read once into a `Print`: its 256-bit
+pHash in the eight flips and quarter turns of the picture (the dihedral group), and small colour
+thumbnails at three centre zooms (for crops up to 10%). A pair is compared under every flip/turn and zoom:
+- bits: the fewest differing bits of the 256-bit pHashes (grey-level structure at 64 x 64);
+- changed: the share of the picture that differs in colour in a solid patch, after one gain and offset
+  for all channels (brightness and contrast) is fitted. A copy's differences are thin (edges blurred or
+  shifted by a resize, JPEG ringing) and vanish under a 3 x 3 erosion; a different shape or colour is a
+  patch that survives it. The outer eighth of each side is not compared: captions, watermarks and
+  timestamps sit there.
+bench/dedup_quality.py measures the thresholds (search.dedup's defaults) per transform family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from indexer import ImageError
+from indexer.model import to_rgb
+from indexer.sources import guarded, open_image, open_source
+
+FINE_HASH_SIZE = 16  # 16 x 16 = 256-bit pHash
+FINE_DRAFT = 256  # JPEGs decoded at >= 256 px: the hash looks at 64 x 64
+THUMB = 32  # colour thumbnails are THUMB x THUMB
+MARGIN = THUMB // 8  # not compared at each side
+INNER = 1 - 2 / 8  # the share of each side compared
+ZOOMS = (1.0, 0.95, 0.9)  # centre crops kept of each thumbnail's image
+ZOOM_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 0), (2, 0))  # (zoom of a, zoom of b) tried
+COLOUR_STEP = 30.0  # a pixel differs when its RMS channel residual exceeds this (0-255 scale)
+GAIN = (0.75, 1.33)  # brightness/contrast change allowed by the fit
+OFFSET = 60.0
+# Turn k: k // 2 quarter turns counter-clockwise, then mirrored when k is odd.
+TURNS = ("as is", "mirrored", "turned 90", "turned 90 and mirrored", "turned 180", "flipped upside down")
+TURNS += ("turned 270", "turned 270 and mirrored")
+
+
+@dataclass(frozen=True)
+class Print:
+    """What the check needs of one image: 256-bit pHashes per zoom and turn (zooms, 8, 256) and colour
+    thumbnails (zooms, T, T, 3), both of the picture without its outer eighth."""
+
+    fine: NDArray[np.bool_]
+    thumbs: NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Likeness:
+    bits: int  # fewest differing bits of 256 over the turns
+    upright_bits: int  # fewest differing bits of 256 with neither side turned (zooms only)
+    changed: float  # share of the compared area differing in solid patches, at the best turn and zoom
+    turn: int  # index into TURNS of that best turn
+
+
+def turned(a: np.ndarray, k: int) -> np.ndarray:
+    """Turn k (see TURNS) of an image array whose last three axes are (rows, columns, channels)."""
+    out = np.rot90(a, k // 2, axes=(-3, -2))
+    return out[..., ::-1, :] if k % 2 else out
+
+
+def read_print(path: str) -> Print | None:
+    """The Print of the upright image at path, or None when it cannot be read now."""
+    try:
+        with guarded(path), open_image(open_source(path), draft_size=FINE_DRAFT) as image:
+            rgb = to_rgb(image)
+            rgb.load()
+    except ImageError:
+        return None
+    return make_print(rgb)
+
+
+def make_print(rgb: Image.Image) -> Print:
+    """The Print of an RGB image."""
+    fine, thumbs = [], []
+    for zoom in ZOOMS:
+        image = _zoomed(rgb, zoom)
+        thumbs.append(np.asarray(image.resize((THUMB, THUMB), Image.Resampling.BOX), np.float32))
+        grey = np.asarray(ImageOps.grayscale(_zoomed(image, INNER)).resize((64, 64), Image.Resampling.LANCZOS))
+        fine.append([_phash(turned(grey[..., None], k)[..., 0]) for k in range(8)])
+    return Print(np.array(fine), np.stack(thumbs))
+
+
+def _phash(grey: np.ndarray) -> NDArray[np.bool_]:
+    return imagehash.phash(Image.fromarray(np.ascontiguousarray(grey)), FINE_HASH_SIZE).hash.ravel()
+
+
+def _zoomed(image: Image.Image, keep: float) -> Image.Image:
+    w, h = image.size
+    dx, dy = round(w * (1 - keep) / 2), round(h * (1 - keep) / 2)
+    return image.crop((dx, dy, w - dx, h - dy)) if dx or dy else image
+
+
+def compare(a: Print, b: Print, max_bits: int = 256) -> Likeness:
+    """How alike a and b are, under the best turn of b; past max_bits the colours are not compared (changed 1)."""
+    per_turn = np.array([np.count_nonzero(a.fine[za, 0] != b.fine[zb], axis=1) for za, zb in ZOOM_PAIRS]).min(axis=0)
+    bits, upright = int(per_turn.min()), int(per_turn[0])
+    if bits > max_bits:
+        return Likeness(bits, upright, 1.0, 0)
+    inner = slice(MARGIN, THUMB - MARGIN)
+    xa = np.stack([a.thumbs[za] for za, _ in ZOOM_PAIRS])[:, None, inner, inner]  # (z, 1, s, s, 3)
+    xb = np.stack([np.stack([turned(b.thumbs[zb], k) for k in range(8)]) for _, zb in ZOOM_PAIRS])
+    residual = _residual(xa, xb[:, :, inner, inner])  # (z, 8, s, s)
+    z, k = np.unravel_index(residual.mean(axis=(2, 3)).argmin(), residual.shape[:2])
+    patches = ndimage.binary_erosion(residual[z, k] > COLOUR_STEP, np.ones((3, 3), bool))
+    return Likeness(bits, upright, float(patches.mean()), int(k))
+
+
+def _residual(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+    """RMS over channels of xa - (g * xb + c), g and c (one each per map) fitted by least squares and clipped."""
+    xa, xb = np.broadcast_arrays(xa, xb)
+    axes = (-3, -2, -1)
+    ma, mb = xa.mean(axis=axes, keepdims=True), xb.mean(axis=axes, keepdims=True)
+    var = ((xb - mb) ** 2).sum(axis=axes, keepdims=True)
+    gain = np.clip(((xa - ma) * (xb - mb)).sum(axis=axes, keepdims=True) / (var + 1e-6), *GAIN)
+    offset = np.clip(ma - gain * mb, -OFFSET, OFFSET)
+    return np.sqrt(((xa - gain * xb - offset) ** 2).mean(axis=-1))
