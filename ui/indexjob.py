@@ -34,16 +34,22 @@ def _write(library: Path, state: dict) -> None:
     write_state(library / JOB_FILE, state)
 
 
-def read_job(library: Path) -> dict | None:
-    """The last UI-started run's state, with "state" "interrupted" when its process is gone mid-run."""
+def job_file(path: Path, running: str, gone: str, alive_check, start_within: float = START_WITHIN) -> dict | None:
+    """A UI-started job's state file; its "state" set to `gone` when the job never started within
+    `start_within` s or its process (`alive_check(pid)`) is no longer there while it says `running`."""
     try:
-        job = json.loads((library / JOB_FILE).read_text())
+        job = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    stale = job.get("state") == "starting" and time.time() - job.get("started", 0) > START_WITHIN
-    if stale or (job.get("state") == "running" and not alive(job.get("pid", 0))):
-        job["state"] = "interrupted"
+    stale = job.get("state") == "starting" and time.time() - job.get("started", 0) > start_within
+    if stale or (job.get("state") == running and not alive_check(job.get("pid", 0))):
+        job["state"] = gone
     return job
+
+
+def read_job(library: Path) -> dict | None:
+    """The last UI-started run's state, with "state" "interrupted" when its process is gone mid-run."""
+    return job_file(library / JOB_FILE, "running", "interrupted", alive)
 
 
 def busy(job: dict | None) -> bool:

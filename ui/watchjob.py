@@ -6,7 +6,6 @@ which the Library page reads; Stop sends it SIGTERM, and it ends after the round
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 from indexer import PixseekError
 from indexer.pipeline import IndexSummary, WatchRound, watch
 
-from .indexjob import alive, write_state
+from .indexjob import alive, job_file, write_state
 from .serve import app_environment
 
 WATCH_FILE = "ui-watch-job.json"
@@ -27,14 +26,7 @@ START_WITHIN = 120  # seconds a started watch may take to import and finish its 
 
 def read_watch(library: Path) -> dict | None:
     """The UI-started watch's state; "stopped" when its process is gone without saying so."""
-    try:
-        job = json.loads((library / WATCH_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    stale = job.get("state") == "starting" and time.time() - job.get("started", 0) > START_WITHIN
-    if stale or (job.get("state") == "watching" and not _ours(job.get("pid", 0))):
-        job["state"] = "stopped"
-    return job
+    return job_file(library / WATCH_FILE, "watching", "stopped", _ours, START_WITHIN)
 
 
 def watching(job: dict | None) -> bool:
