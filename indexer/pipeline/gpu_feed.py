@@ -34,9 +34,8 @@ from indexer.sources import (
     JpegJob,
     Outcome,
     decode_bytes,
-    decode_threads,
     decoded_from_gpu,
-    hw_jpeg,
+    decoder_shape,
     read_all,
 )
 
@@ -142,10 +141,7 @@ class Feed:
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
-        # read at each run, so a benchmark can try other thread counts and chunk sizes
-        dt = decode_threads
-        shape = (dt.HW_THREADS, dt.HW_DECODE_CHUNK) if hw_jpeg.usable(self.device) else (dt.THREADS, dt.DECODE_CHUNK)
-        self.decoder = DecodeThreads(self.size, self.device, *shape)
+        self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device))
 
     def _host_buffer(self):
         torch = self.torch

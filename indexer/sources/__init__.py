@@ -9,7 +9,7 @@ stands alone.
 """
 
 from .decode import Decoded, ImageMeta, decode_bytes, decode_file, exif_fields
-from .decode_threads import DECODE_CHUNK, Chunk, DecodeThreads
+from .decode_threads import DECODE_CHUNK, Chunk, DecodeThreads, decoder_shape
 from .files import IMAGE_EXTENSIONS, MAX_FILE_BYTES, read_bytes, read_file
 from .gpu_decode import GPU_MIN_PIXELS, NO_CROP, PHASH_SIZE, JpegJob, decoded_from_gpu, probe
 from .guard import guarded, keep_python_stderr
@@ -37,5 +37,6 @@ __all__ += ["MEMBER_SEP", "NO_CROP", "PHASH_SIZE", "Chunk", "DecodeThreads", "De
 __all__ += ["InsideShard", "JpegJob", "Member", "Outcome", "ReadSettings", "ScanOptions", "decode_bytes"]
 __all__ += ["decode_file", "decoded_from_gpu", "exif_fields", "holding_file", "is_shard", "member_address"]
 __all__ += ["open_image", "open_source", "probe", "read_all", "read_bytes", "read_file", "read_source", "reader_for"]
+__all__ += ["decoder_shape"]
 __all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_paths", "walk_shards", "guarded"]
 __all__ += ["FolderWatcher", "Settled", "Settling", "keep_python_stderr", "mount_type", "needs_polling", "signature"]

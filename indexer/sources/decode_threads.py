@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import gpu_decode
+from . import gpu_decode, hw_jpeg
 
 DECODE_CHUNK = 16  # jobs per nvJPEG call: batched decoding without holding a whole model batch back
 THREADS = 2
@@ -27,6 +27,14 @@ THREADS = 2
 HW_DECODE_CHUNK = 64
 HW_THREADS = 1
 BACKLOG = 4  # chunks queued beyond those being decoded before `submit` blocks
+
+
+def decoder_shape(device: str) -> tuple[int, int]:
+    """(threads, jobs per chunk) for the device decoder on `device`: the hardware engines' or nvJPEG's.
+    Read at each call, so a benchmark can set the module's constants to try others."""
+    if hw_jpeg.usable(device):
+        return HW_THREADS, HW_DECODE_CHUNK
+    return THREADS, DECODE_CHUNK
 
 
 @dataclass
