@@ -39,18 +39,6 @@ def hash_bytes(hexes: Sequence[str]) -> NDArray[np.uint8]:
     return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), np.uint8).reshape(len(hexes), 8)
 
 
-def hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
-    """Pairs of ids whose (n, 8) codes differ in at most max_bits bits; distance in bits."""
-    if len(ids) < 2:
-        return empty_pairs()
-    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
-    index.add(np.ascontiguousarray(codes))
-    lims, D, J = index.range_search(np.ascontiguousarray(codes), max_bits + 1)  # radius is exclusive
-    Q = np.repeat(np.arange(len(ids)), np.diff(lims).astype(np.int64))
-    keep = Q < J
-    return ids[Q[keep]], ids[J[keep]], D[keep].astype(np.float32)
-
-
 def dihedral_codes(codes: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """(8, n, 8) codes: each (n, 8) 64-bit pHash as it would be of the picture flipped or turned.
 
@@ -67,15 +55,17 @@ def dihedral_codes(codes: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.packbits(np.stack(out).reshape(8, len(codes), 64), axis=2)
 
 
-def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
-    """Pairs of ids whose (n, 8) codes, one of them flipped or turned (dihedral_codes), differ in at most
-    max_bits bits; distance the fewest bits."""
+def hamming_pairs(
+    ids: Ids, codes: NDArray[np.uint8], max_bits: int, variants: NDArray[np.uint8] | None = None
+) -> Pairs:
+    """Pairs of ids whose (n, 8) codes differ in at most max_bits bits; distance the fewest bits. `variants`:
+    (v, n, 8) other forms of the codes to query with (dihedral_codes), the codes themselves by default."""
     if len(ids) < 2:
         return empty_pairs()
     index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
     index.add(np.ascontiguousarray(codes))
     found = []
-    for variant in dihedral_codes(codes):
+    for variant in codes[None] if variants is None else variants:
         lims, D, J = index.range_search(np.ascontiguousarray(variant), max_bits + 1)  # radius is exclusive
         Q = np.repeat(np.arange(len(ids)), np.diff(lims).astype(np.int64))
         found.append(np.stack([np.minimum(Q, J), np.maximum(Q, J), D.astype(np.int64)], axis=1)[Q != J])
@@ -85,6 +75,11 @@ def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> P
     first[1:] = np.any(rows[1:, :2] != rows[:-1, :2], axis=1)
     rows = rows[first]
     return ids[rows[:, 0]], ids[rows[:, 1]], rows[:, 2].astype(np.float32)
+
+
+def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
+    """hamming_pairs with one side of each pair also flipped or turned (dihedral_codes)."""
+    return hamming_pairs(ids, codes, max_bits, dihedral_codes(codes))
 
 
 def confirm_near(

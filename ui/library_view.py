@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from indexer.model import REGISTRY
 
+from .metadata import human_size
+
 _RUN_PARTS = (  # (count key, words); zero counts are left out, except that added and removed always show
     ("indexed", "added or changed"),
     ("moved", "moved or renamed (vector kept)"),
@@ -72,17 +74,10 @@ def run_words(run: dict | None, now: datetime) -> str:
     return f"Last run {when}, {state}: {counts_words(run['counts'])}."
 
 
-def size_words(n: int) -> str:
-    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
-
-
 def internals(index: dict) -> list[dict[str, str]]:
     """Rows (what, value) of the index's parameters and files, for a table."""
     rows = [{"what": what, "value": f"{index[k]}"} for k, what in INTERNAL_FIELDS if k in index]
-    rows += [{"what": f"file {name}", "value": size_words(n)} for name, n in index.get("files", {}).items()]
+    rows += [{"what": f"file {name}", "value": human_size(n)} for name, n in index.get("files", {}).items()]
     return rows
 
 

@@ -1,6 +1,6 @@
 """The Map's selection as one term of the Search page's query: N distinct images, weighted as one image.
 
-It has IdTerm's face (image_id, weight, label, token), so the Search page lists it as one removable entry
+It has IdTerm's face (image_id, weight, label, shown, token), so the Search page lists it as one removable entry
 under the same "search_terms" session key, and `terms.tokens` turns it into the query: its images' ids
 joined by spaced operators, each weighted 1/N, so the selection counts as much as one text or image term.
 """
@@ -25,6 +25,11 @@ class SelectionTerm:
     def label(self) -> str:
         n = len(self.image_ids)
         return f"{n} image{'s' if n != 1 else ''} from {self.source}"
+
+    @property
+    def shown(self) -> str:
+        """What the query bar names it by: one part for all its images."""
+        return self.label
 
     @property
     def token(self) -> str:

@@ -24,6 +24,11 @@ class IdTerm:
         w = abs(self.weight)
         return f"id:{self.image_id}" if w == 1 else f"{w:g}:id:{self.image_id}"
 
+    @property
+    def shown(self) -> str:
+        """What the query bar names it by: "id:12 (00012.jpg)"."""
+        return f"id:{self.image_id} ({self.label})"
+
 
 def text_tokens(text: str) -> list[str]:
     """The search box split as a shell splits the CLI's arguments (quotes group words), so `apple - fruit` and
@@ -66,10 +71,9 @@ def text_label(term: Term) -> str:
 
 
 def id_label(term: IdTerm) -> str:
-    """An indexed image in the query: similar to id:12 (00012.jpg), − id:12 (00012.jpg)."""
-    if hasattr(term, "image_ids"):  # the Map's selection (ui.selection_term): one part for all its images
-        return _signed(term.weight, ("similar to " if term.weight > 0 else "") + term.label)
-    return _signed(term.weight, ("similar to " if term.weight > 0 else "") + f"id:{term.image_id} ({term.label})")
+    """An indexed image in the query: similar to id:12 (00012.jpg), − id:12 (00012.jpg); the Map's selection as one
+    part: similar to 5 images from the map."""
+    return _signed(term.weight, ("similar to " if term.weight > 0 else "") + term.shown)
 
 
 def toggled(terms: Sequence[IdTerm], image_id: int, weight: float, label: str) -> list[IdTerm]:

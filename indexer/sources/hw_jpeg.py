@@ -47,7 +47,7 @@ def decoder_for(device: str):
 
 
 def _make(device: str):
-    if not device.startswith("cuda") or os.environ.get(OFF, "").lower() in ("off", "0", "no"):
+    if not usable(device):
         return None
     try:
         with captured_fd2():
