@@ -26,6 +26,7 @@ from search import (
     undo,
 )
 
+from ..metadata import human_size
 from .options import JsonFlag, LibraryOption
 from .report import OptionConflict, reported
 
@@ -60,13 +61,13 @@ def _answer(library, settings: DedupSettings, targets: list[str], undo_it: bool)
 
 
 def _print_groups(groups: list[Group]) -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # a line a member, never folded (piped or not)
     for g in groups:
         console.print(f"[bold]group {g.id}[/] {g.tier} (distance {g.distance:.3g}): {g.why}")
         for m in g.members:
             role = "keep" if m.file_id == g.keep.file_id else "  - "
             note = f"{m.tier}, reference" if m.reference else m.tier
-            console.print(f"  {role} {m.path}  {m.width}x{m.height} {m.format} {m.size / 1024:.0f} KB  ({note})")
+            console.print(f"  {role} {m.path}  {m.width}x{m.height} {m.format} {human_size(m.size)}  ({note})")
     spare = [m for g in groups for m in g.acted_on()]
     typer.echo(f"{len(groups)} groups; {len(spare)} files could go ({sum(m.size for m in spare) / 2**20:.1f} MB)")
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from search import SORTS, RemoteSearcher, Searcher, SearchResult
 
+from ..metadata import human_size
 from .options import (
     AfterOption,
     BeforeOption,
@@ -36,7 +37,7 @@ from .report import reported
 
 def _row(rank: int, hit) -> list[str]:
     taken = hit.taken_at.strftime("%Y-%m-%d %H:%M") if hit.taken_at else ""
-    size = f"{hit.size / 1024:.0f} KB"
+    size = human_size(hit.size)
     return [str(rank), str(hit.image_id), f"{hit.score:.3f}", hit.path, taken, size, f"{hit.width}x{hit.height}"]
 
 
