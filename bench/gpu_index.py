@@ -150,18 +150,26 @@ def cores(n: int | None):
 
 
 def index_set(
-    work: Path, name: str, model: Path, args, gpu_decode: str = "auto", gpus=(), cpus=None, workers=None
+    work: Path,
+    name: str,
+    model: Path,
+    args,
+    gpu_decode: str = "auto",
+    gpus=(),
+    cpus=None,
+    workers=None,
+    dtype: str | None = None,
 ) -> dict:
     from indexer.pipeline.indexing import index
     from indexer.pipeline.run import IndexSettings
 
-    library = work / f"lib-{name}-{gpu_decode}-{len(gpus) or 1}"
+    library = work / f"lib-{name}-{gpu_decode}-{len(gpus) or 1}-{dtype or 'default'}"
     shutil.rmtree(library, ignore_errors=True)
     with cores(cpus) as n_cores:
         settings = IndexSettings(
             runtime="torch",
             device=gpus[0] if gpus else args.device,
-            dtype="bfloat16" if args.device.startswith("cuda") else "float32",
+            dtype=dtype or ("bfloat16" if args.device.startswith("cuda") else "float32"),
             batch_size=args.batch_size,
             workers=workers or (n_cores - 1 if cpus else args.workers),
             gpu_decode=gpu_decode,
@@ -397,6 +405,17 @@ def large_variant(args, workers: int, threads: int, chunk: int) -> dict:
             setattr(decode_threads, n, value)
 
 
+def large_share(args, share: float) -> dict:
+    """The large set with the GPU path's starting share of JPEGs for the device decoder at `share`."""
+    from indexer.pipeline import gpu_feed
+
+    before, gpu_feed.INITIAL_SHARE = gpu_feed.INITIAL_SHARE, share
+    try:
+        return index_set(args.work, "large", args.work / "model", args)
+    finally:
+        gpu_feed.INITIAL_SHARE = before
+
+
 def small_on(args, count: int | None) -> dict | str:
     """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
     from indexer.pipeline.gpu_workers import resolve_gpus, visible_gpus
@@ -461,11 +480,16 @@ def main() -> None:
         "decode_profile": lambda: decode_profile(args.work, 256),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
         "small": lambda: small_on(args, 1),
+        # FP8 vision tower (runtimes.fp8): its gate runs at the load (the model wait includes it, and the
+        # blocks' compilation on a first run); fp8_min_cosine is the gate's figure on this model.
+        "small_fp8": lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8"),
+        "large_fp8": lambda: index_set(args.work, "large", args.work / "model", args, dtype="fp8"),
         **{
             f"large_w{w}_t{t}_c{c}": (lambda w=w, t=t, c=c: large_variant(args, w, t, c))
             for w in (15, 8, 4)
             for t, c in ((2, 16), (1, 64), (2, 64))
         },
+        **{f"large_share_{p}": (lambda p=p: large_share(args, p / 100)) for p in (50, 80, 90)},
         "small_gpus_2": lambda: small_on(args, 2),
         "small_gpus_4": lambda: small_on(args, 4),
         "small_gpus_all": lambda: small_on(args, None),
@@ -483,9 +507,9 @@ def main() -> None:
         print(key, json.dumps(result[key]), flush=True)
     scaling(result)
     anchor = result.get("timm_vit_giant_patch14_clip_224_bf16_images_per_s")
-    for name in ("small", "large", "small_cpu_decode_only"):
-        for key in ("images_per_s", "images_per_s_steady"):
-            if isinstance(result.get(name), dict) and result[name][key] and isinstance(anchor, float):
+    for name in [k for k, v in result.items() if k.startswith(("small", "large")) and isinstance(v, dict)]:
+        for key in ("images_per_s", "images_per_s_without_model_load", "images_per_s_steady"):
+            if result[name].get(key) and isinstance(anchor, float):
                 result[name][f"{key}_vs_timm"] = round(result[name][key] / anchor, 3)
     emit(slug("gpu_index", args.arch, f"bs{args.batch_size}", args.tag, args.card), result)
 

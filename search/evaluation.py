@@ -14,15 +14,17 @@ from indexer.sources.synthetic import RELEVANCE_SEED, Sample, generate
 from .searcher import Searcher
 
 
-def synthetic_library(folder: Path, n: int, model: str, seed: int = RELEVANCE_SEED) -> tuple[Path, list[Sample]]:
+def synthetic_library(
+    folder: Path, n: int, model: str, seed: int = RELEVANCE_SEED, **settings
+) -> tuple[Path, list[Sample]]:
     """Write n generated images under folder/images (file stem = sample index), index them into
-    folder/lib; return (library, samples)."""
+    folder/lib (`settings`: more IndexSettings, e.g. runtime and dtype); return (library, samples)."""
     images = folder / "images"
     images.mkdir()
     samples = generate(n, seed)
     for i, sample in enumerate(samples):
         sample.image.save(images / f"{i:05d}.png")
-    index([images], folder / "lib", model, IndexSettings(workers=2, batch_size=128))
+    index([images], folder / "lib", model, IndexSettings(**{"workers": 2, "batch_size": 128, **settings}))
     return folder / "lib", samples
 
 

@@ -7,6 +7,7 @@ file the device decoder refuses, and that every path writes the catalog and vect
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -24,7 +25,7 @@ from indexer.pipeline.gpu_workers import GpuSpecError, resolve_gpus
 from indexer.pipeline.indexing import index
 from indexer.pipeline.run import IndexSettings
 from indexer.sources.decode import decode_bytes
-from indexer.sources.reader import ReadSettings, read_all
+from indexer.sources.reader import ReadSettings, read_all, with_bytes
 from indexer.sources.scan import FoundFile
 from ui.cli.main import app
 
@@ -91,6 +92,43 @@ def test_only_rgb_and_grey_jpegs_are_handed_to_the_device_undecoded(tmp_path):
     }
     share.value = 0.0
     assert {type(r).__name__ for r in read_all(found(folder), frozenset(), read, workers=2)} == {"Outcome"}
+
+
+def test_jpegs_for_the_device_leave_their_bytes_on_disk_and_are_read_again_as_hashed(tmp_path):
+    folder = photos(tmp_path / "photos")
+    share = multiprocessing.get_context("fork").Value("d", 1.0, lock=False)
+    jobs = [r for r in read_all(found(folder), frozenset(), ReadSettings(32, gpu_share=share), workers=2)]
+    jobs = [j for j in jobs if isinstance(j, gpu_decode.JpegJob)]
+    assert jobs and all(j.data is None for j in jobs)  # nothing large comes back through the pool's pipe
+    for job in jobs:
+        data = with_bytes(job).data
+        assert data == job.file.path.read_bytes() and hashlib.sha256(data).hexdigest() == job.content_hash
+    rewritten = jobs[0].file.path
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(rewritten, quality=50)
+    assert with_bytes(jobs[0]).data is None  # changed since it was hashed: not the bytes of that hash
+
+
+def test_a_jpeg_rewritten_between_its_hash_and_the_device_read_is_indexed_as_it_is_now(
+    tmp_path, micro_model, monkeypatch
+):
+    folder = photos(tmp_path / "photos")
+    rewritten = folder / "photo05.jpg"
+
+    def rewriting(job):
+        if job.file.path == rewritten:
+            Image.new("RGB", (72, 40), (20, 30, 240)).save(rewritten, quality=60)
+        return with_bytes(job)
+
+    monkeypatch.setattr(gpu_feed, "with_bytes", rewriting)
+    every_jpeg_to_the_device(monkeypatch)
+    summary = index([folder], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert summary.indexed == 17 and summary.decoded_on["gpu"] == 12
+    with sqlite3.connect(tmp_path / "lib" / "catalog.sqlite") as db:
+        stored = db.execute(
+            "SELECT i.content_hash, i.width, i.height, f.size FROM files f JOIN images i ON i.id = f.image_id "
+            "WHERE f.relpath = 'photo05.jpg'"
+        ).fetchone()
+    assert stored == (hashlib.sha256(rewritten.read_bytes()).hexdigest(), 72, 40, rewritten.stat().st_size)
 
 
 def test_small_jpegs_stay_on_the_cpu_workers(tmp_path):

@@ -44,15 +44,21 @@ DTYPES = {
     "fp16": "float16",
     "bfloat16": "bfloat16",
     "bf16": "bfloat16",
+    # The vision tower's matmuls in FP8 on the torch runtime (runtimes.fp8); never chosen by auto.
+    "float8": "float8",
+    "fp8": "float8",
 }
 
 
-def resolve_dtype(dtype: str, device: str, gpu_default: str, cpu_default: str = "float32") -> str:
-    """The framework dtype name for --dtype; 'auto' is `cpu_default` on the CPU and `gpu_default` on a GPU."""
+def resolve_dtype(dtype: str, device: str, gpu_default: str, cpu_default: str = "float32", fp8: bool = False) -> str:
+    """The framework dtype name for --dtype; 'auto' is `cpu_default` on the CPU and `gpu_default` on a GPU.
+    `fp8`: whether the runtime has an FP8 vision tower (else fp8 is refused)."""
     if dtype == "auto":
         return gpu_default if device.startswith("cuda") else cpu_default
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+    if DTYPES[dtype] == "float8" and not fp8:
+        raise ModelError("--dtype fp8 runs on the torch runtime only (--runtime torch, on a Hopper-class GPU)")
     return DTYPES[dtype]
 
 

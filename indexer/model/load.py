@@ -141,10 +141,10 @@ def runtime_class(runtime: str) -> type[Encoder]:
 
 def load_encoder(name_or_path: str, *, runtime: str, device: str, dtype: str, batch_size: int) -> Encoder:
     """Resolve and validate a model; its towers are read (from the weights cache) when first used."""
-    resolve_dtype(dtype, "cpu", "float32")  # an unknown dtype fails before anything is read
+    fp8 = resolve_dtype(dtype, "cpu", "float32", fp8=True) == "float8"  # an unknown dtype fails before any read
     name, path = registry.resolve_model(name_or_path)
     config = read_model_config(path)
-    runtime = choose_runtime(runtime, device, config)
+    runtime = choose_runtime("torch" if fp8 and runtime == "auto" else runtime, device, config)  # fp8: torch's
     device = choose_device(runtime, device)
     cls = runtime_class(runtime)
     dtype = cls.resolve(dtype, device)

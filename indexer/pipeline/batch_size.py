@@ -18,7 +18,7 @@ AUTO_CAP = 256
 DECODE_RESERVE = 4 * 2**30  # bytes kept free for the device JPEG decoder (indexer.sources.decode_threads)
 USABLE = 0.8  # fraction of the free memory a batch may take
 SLACK = 2  # the caching allocator's rounding and fragmentation over the estimate
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float8": 2}  # FP8: bfloat16 activations
 
 
 def image_bytes(config: ModelConfig, dtype: str) -> int:

@@ -2,9 +2,10 @@
 with the next batch, results written by a separate thread.
 
 Reader workers (indexer.sources.reader) read and hash every file; a JPEG whose hash falls under the shared
-`share` goes to the GPU as raw bytes (a JpegJob), everything else is decoded by the worker as on the
-CPU path. `Feed.add` hands jobs to the device decoder threads (indexer.sources.decode_threads) as they
-arrive and gathers their crops and the CPU crops into batches; `launch` copies the CPU crops through
+`share` goes to the GPU as a JpegJob (its header read; its bytes read again here, in the decoder's loader
+threads), everything else is decoded by the worker as on the CPU path. `Feed.add` hands jobs to the device
+decoder threads (indexer.sources.decode_threads) as they arrive and gathers their crops and the CPU crops
+into batches; `launch` copies the CPU crops through
 pinned memory and queues the vision tower, asynchronously; a `Finisher` thread waits for each
 batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
 `(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it). `share` follows the load:
@@ -15,6 +16,7 @@ decoder (tests).
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
@@ -38,6 +40,8 @@ from indexer.sources import (
     decoded_from_gpu,
     decoder_shape,
     read_all,
+    read_found,
+    with_bytes,
 )
 
 from .batch_size import AUTO_CAP, for_encoder
@@ -143,7 +147,7 @@ class Feed:
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
-        self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device))
+        self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
 
     def _host_buffer(self):
         torch = self.torch
@@ -282,12 +286,17 @@ class Feed:
         return on_device
 
     def _on_cpu(self, job: JpegJob) -> Outcome:
-        """A JPEG the device decoder refused, decoded here as a worker would."""
+        """A JPEG the device decoder refused, decoded here as a worker would; one whose file changed after its
+        worker hashed it (no bytes) is read and hashed afresh."""
+        file, digest, data = job.file, job.content_hash, job.data
         try:
-            image = decode_bytes(job.data, str(job.file.path), self.size, digest=job.content_hash)
+            if data is None:
+                data, file = read_found(job.file)
+                digest = hashlib.sha256(data).hexdigest()
+            image = decode_bytes(data, str(file.path), self.size, digest=digest)
         except ImageError as exc:
-            return Outcome(job.file, job.content_hash, None, exc.reason)
-        return Outcome(job.file, job.content_hash, image, None)
+            return Outcome(file, digest if data is not None else None, None, exc.reason)
+        return Outcome(file, digest, image, None)
 
     def _event(self, events: dict, stage: str):
         return _Timed(self, events, stage)

@@ -2,7 +2,8 @@
 installed, else nvJPEG through torchvision; then upright, resize and crop there.
 
 A reader worker reads and hashes a file, then `probe` looks at the JPEG's header (size, EXIF,
-orientation; nothing is decoded) and hands the bytes over as a `JpegJob`. `decode_jobs` decodes a
+orientation; nothing is decoded) and hands it over as a `JpegJob`, its bytes left on disk (the device side
+reads them again, `reader.with_bytes`: see there why). `decode_jobs` decodes a
 batch of them with `torchvision.io.decode_jpeg(list, device=...)` and returns uint8 (n, S, S, 3)
 crops on the device plus 32x32 grey thumbnails for the perceptual hash. Files nvJPEG refuses are
 returned by index so the caller decodes them on the CPU. The resize is a box filter down to about twice
@@ -44,9 +45,10 @@ class JpegJob:
 
     file: FoundFile
     content_hash: str
-    data: bytes
+    data: bytes | None  # None: left on disk, to be read again where it is decoded
     fields: dict  # ImageMeta fields except phash
     orientation: int  # EXIF orientation, 1 when absent
+    size: int = 0  # bytes of the file as hashed
 
 
 def probe(
@@ -72,7 +74,7 @@ def probe(
         width, height = height, width
     fields = {**dict.fromkeys(("taken_at", "camera_make", "camera_model", "gps_lat", "gps_lon")), **fields}
     fields.update(width=width, height=height, format="JPEG", orientation=fields.get("orientation"))
-    return JpegJob(file, digest, data, fields, orientation)
+    return JpegJob(file, digest, data, fields, orientation, len(data))
 
 
 def upright(image, orientation: int):
@@ -189,4 +191,4 @@ def phash_hex(thumb: np.ndarray) -> str:
 def decoded_from_gpu(job: JpegJob, thumb: np.ndarray) -> Decoded:
     """The Decoded record of a GPU-decoded JPEG (its crop stayed on the device)."""
     meta = ImageMeta(phash=phash_hex(thumb), **job.fields)
-    return Decoded(content_hash=job.content_hash, size=len(job.data), meta=meta, crop=NO_CROP)
+    return Decoded(content_hash=job.content_hash, size=job.size, meta=meta, crop=NO_CROP)

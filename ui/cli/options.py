@@ -114,7 +114,9 @@ DeviceOption = Annotated[str, typer.Option(callback=_device, help="auto, cpu, cu
 DtypeOption = Annotated[
     str,
     typer.Option(
-        callback=choice(("auto", "float32", "bfloat16", "float16")),
-        help="The weights' precision (auto: the library's, or the fastest here for a new library).",
+        callback=choice(("auto", "float32", "bfloat16", "float16", "fp8")),
+        help="The weights' precision (auto: the library's, or the fastest here for a new library). fp8: the "
+        "vision tower's matmuls in FP8 on Hopper-class GPUs (torch runtime), kept only if its vectors stay within "
+        "cosine 0.998 of bfloat16's on 256 photos.",
     ),
 ]

@@ -136,8 +136,13 @@ class TorchEncoder(Encoder):
 
     @staticmethod
     def resolve(dtype: str, device: str) -> str:
-        """bfloat16 on GPUs, and on CPUs that multiply it natively; float32 on other CPUs."""
-        return resolve_dtype(dtype, device, gpu_default="bfloat16", cpu_default=cpu_precision())
+        """bfloat16 on GPUs, and on CPUs that multiply it natively; float32 on other CPUs. float8 only when
+        asked for (runtimes.fp8)."""
+        return resolve_dtype(dtype, device, gpu_default="bfloat16", cpu_default=cpu_precision(), fp8=True)
+
+    @staticmethod
+    def stored(dtype: str) -> str:
+        return "bfloat16" if dtype == "float8" else dtype  # quantised when the vision tower is built
 
     def __init__(self, name: str, path: Path, config: ModelConfig, weights, device: str, dtype: str, batch_size: int):
         if not available():
@@ -153,15 +158,49 @@ class TorchEncoder(Encoder):
 
     def _build(self, tower: str, arrays: dict, dtypes: dict):
         torch = self._torch
-        weights = {k: v.to(getattr(torch, self.dtype)) for k, v in tensors(arrays, dtypes, self.device).items()}
+        compute = getattr(torch, "bfloat16" if self.dtype == "float8" else self.dtype)
+        weights = {k: v.to(compute) for k, v in tensors(arrays, dtypes, self.device).items()}
         load_tower(self.model, self.config, tower, weights)
         part = self.model.visual.transformer if tower == "vision" else self.model.transformer
-        # GELU in the matmul epilogue: on an H100 943.9 vs 888.2 images/s, min cosine vs fp32 0.999962
-        if self.device.startswith("cuda"):
+        if tower == "vision" and self.dtype == "float8":
+            self._to_fp8(self.model.visual)
+        elif self.device.startswith("cuda"):
+            # GELU in the matmul epilogue: on an H100 943.9 vs 888.2 images/s, min cosine vs fp32 0.999962
             from .fusion import fuse_mlp
 
             fuse_mlp(part)
         return self.model.visual if tower == "vision" else self.model
+
+    def _to_fp8(self, visual) -> None:
+        """The bfloat16 vision tower's linear layers to FP8, kept only if its vectors pass fp8's gate."""
+        from . import fp8
+
+        fp8.usable(self.device)
+        crops = self._torch.from_numpy(fp8.gate_crops(self.config.vision.image_size))
+        reference = self._gate_features(visual, crops)
+        fp8.to_fp8(visual.transformer)
+        got = None
+        if fp8.compiled(visual.transformer, self.device):
+            try:
+                got = self._gate_features(visual, crops)
+            except Exception:  # noqa: BLE001 - a compiler that fails here (no Triton, an unsupported op): eager
+                fp8.uncompiled(visual.transformer)
+        if got is None:
+            got = self._gate_features(visual, crops)
+        self.fp8_min_cosine = fp8.min_cosine(reference, got)
+        if self.fp8_min_cosine < fp8.MIN_COSINE:
+            raise fp8.Fp8Refused(
+                f"FP8 vectors of {len(crops)} varied photos came within cosine {self.fp8_min_cosine:.4f} of "
+                f"bfloat16's, under {fp8.MIN_COSINE}: this model is not indexed in fp8; use --dtype bfloat16"
+            )
+
+    def _gate_features(self, visual, crops) -> np.ndarray:
+        with self._torch.inference_mode():
+            parts = [
+                self._features(visual, crops[s : s + 64].to(self.device)).cpu().numpy()
+                for s in range(0, len(crops), 64)
+            ]
+        return np.concatenate(parts)
 
     def _vision(self, pixels: Pixels) -> np.ndarray:
         torch, visual = self._torch, self.tower("vision")
@@ -177,7 +216,10 @@ class TorchEncoder(Encoder):
 
     def vision_tensor(self, crops):
         """Unnormalised float32 (n, dim) features of uint8 (n, S, S, 3) crops already on the device."""
-        torch, pre, visual = self._torch, self.config.preprocess, self.tower("vision")
+        return self._features(self.tower("vision"), crops)
+
+    def _features(self, visual, crops):
+        torch, pre = self._torch, self.config.preprocess
         if self._scale is None:  # x / 255 then (x - mean) / std as one multiply-add
             mean, std = (torch.tensor(v, dtype=torch.float32, device=self.device) * 255 for v in (pre.mean, pre.std))
             self._scale, self._shift = (1 / std).view(1, 3, 1, 1), (-mean / std).view(1, 3, 1, 1)

@@ -1,0 +1,101 @@
+"""The FP8 vision tower's quality gate (issue 23), on this machine's CPU (torch multiplies float8 in software):
+
+    python bench/fp8_quality.py          # about five minutes on 2 cores; writes bench/results/fp8_quality.json
+
+- tiny-shapes retrieval: the 2,000-image evaluation library (search.evaluation, the search-quality tests'
+  queries of 5 to 400 true matches) indexed with the torch runtime in bfloat16 and in fp8; mean precision
+  and recall of `--relevant`, top-10 and top-200 on each, and the cosine between the two libraries' vectors
+  of each image;
+- the gate's own figure (min cosine FP8 vs bfloat16 over runtimes.fp8.gate_crops' 256 photos) for
+  tiny-shapes and for ViT-g/14's widths with 2 of its 40 blocks (random weights: the arithmetic on the
+  real shapes, not the real model's activations, which no machine here has).
+Speed is the GPU's (bench/gpu_index.py's small_fp8 / large_fp8 phases).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import emit, machine
+
+from indexer.model.directory import architecture, bpe_dir
+from indexer.model.load import build_encoder, load_encoder
+from indexer.model.runtimes import fp8
+from indexer.model.state import random_state
+from indexer.sources.synthetic import RELEVANCE_SIZE, relevance_queries
+from search import Searcher, evaluate, synthetic_library
+
+
+def vectors(library: Path) -> dict[str, np.ndarray]:
+    with sqlite3.connect(library / "catalog.sqlite") as db:
+        rows = db.execute(
+            "SELECT f.relpath, e.vector FROM files f JOIN embeddings e ON e.image_id = f.image_id"
+        ).fetchall()
+    return {path: np.frombuffer(blob, np.float32) for path, blob in rows}
+
+
+def retrieval(work: Path) -> dict:
+    out: dict = {}
+    libraries = {}
+    for dtype in ("bfloat16", "fp8"):
+        started = time.perf_counter()
+        (work / dtype).mkdir()
+        lib, samples = synthetic_library(work / dtype, RELEVANCE_SIZE, "tiny-shapes", runtime="torch", dtype=dtype)
+        seconds = time.perf_counter() - started
+        queries = relevance_queries(samples)
+        searcher = Searcher(lib)
+        out[dtype] = {
+            "index_s": round(seconds, 1),
+            "relevant": evaluate(searcher, queries, k=RELEVANCE_SIZE, relevant=True),
+            "top10": evaluate(searcher, queries, k=10),
+            "top200": evaluate(searcher, queries, k=200),
+        }
+        out["queries"] = len(queries)
+        libraries[dtype] = vectors(lib)
+        print(dtype, out[dtype], flush=True)
+    a, b = libraries["bfloat16"], libraries["fp8"]
+    cosine = np.array([float(a[p] @ b[p]) for p in a])
+    out["vector_cosine"] = {"min": round(float(cosine.min()), 5), "mean": round(float(cosine.mean()), 6)}
+    out["unchanged"] = all(out["fp8"][k] == out["bfloat16"][k] for k in ("relevant", "top10", "top200"))
+    return out
+
+
+def gates() -> dict:
+    tiny = load_encoder("tiny-shapes", runtime="torch", device="cpu", dtype="fp8", batch_size=64)
+    tiny.tower("vision")
+    config = architecture("vit-g-14")
+    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, layers=2))
+    started = time.perf_counter()
+    wide = build_encoder(
+        "vit-g-14-2-blocks", bpe_dir(), config, random_state(config, 0), runtime="torch", device="cpu",
+        dtype="fp8", batch_size=64,
+    )  # fmt: skip
+    wide.tower("vision")
+    return {
+        "images": fp8.GATE_IMAGES,
+        "threshold": fp8.MIN_COSINE,
+        "tiny_shapes_min_cosine": round(tiny.fp8_min_cosine, 5),
+        "vit_g_14_widths_2_blocks_random_min_cosine": round(wide.fp8_min_cosine, 5),
+        "vit_g_14_2_blocks_gate_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="pixseek-bench-fp8-"))
+    try:
+        result = {"machine": machine(None), "gate": gates()}
+        print("gate", result["gate"], flush=True)
+        result["tiny_shapes_retrieval"] = retrieval(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    emit("fp8_quality", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The vision tower in FP8 (`--dtype fp8`, torch runtime): its linear layers (attention's qkv and output
+projections, the MLP's two) multiply e4m3 numbers through `torch._scaled_mm`; everything else (patches,
+LayerNorm, attention itself, GELU, the residual stream, the projection) stays bfloat16.
+
+Scales are per row on both sides: one per output channel of a weight (quantised once, at load), one per
+token of an activation (quantised as it comes, `quantize_rows`). A per-tensor scale lets one large token
+(ViT-g/14's class and register-like tokens run 10-100x the others) flatten every other token to a few
+levels of e4m3's 3-bit mantissa. Hopper and later GPUs multiply e4m3 in hardware, 1.6-1.75x bf16 on
+ViT-g/14's four linear shapes at batch 256 (FACTS); quantising the activations with separate eager ops
+(amax, divide, cast) costs more than that gains (the four layers at 0.69x of bf16), so on CUDA each block
+is compiled (torch.compile, regional: one graph for the 40 identical blocks), which fuses the quantisation
+into the op that makes the activation. Elsewhere (the CPU, in the tests) it runs eagerly, slowly.
+
+The quality gate (`checked`): before a tower is used, its FP8 vectors of GATE_IMAGES varied photos
+(scikit-image's bundled ones, cropped, turned, recoloured, degraded: `gate_crops`) are compared with the
+same tower's bfloat16 vectors; under MIN_COSINE for any image the run stops with Fp8Refused, never
+indexing with vectors that differ from the library's bfloat16 ones by more than that.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import torch
+from PIL import Image, ImageEnhance, ImageOps
+from torch import nn
+
+from indexer.errors import ModelError
+
+from ..transform import Crops, resize_crop
+
+E4M3_MAX = 448.0  # the largest finite float8_e4m3fn
+MIN_COSINE = 0.998  # per image, FP8 against bfloat16 (issue 23's gate)
+GATE_IMAGES = 256
+COMPILE = "PIXSEEK_FP8_COMPILE"  # =off: run the FP8 tower eagerly on CUDA too (to compare, or past a compiler bug)
+# scikit-image's bundled photos (in its wheel: nothing is downloaded). Named here rather than taken from
+# indexer.sources.synthetic: the model layer knows nothing of the sources.
+PHOTOS = (
+    "astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
+    "hubble_deep_field", "immunohistochemistry", "moon", "page", "retina", "rocket", "text", "microaneurysms",
+)  # fmt: skip
+
+
+class Fp8Refused(ModelError):
+    """FP8 is not available here, or its vectors are too far from bfloat16's."""
+
+
+def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(m, k) -> (m, k) float8_e4m3fn and the (m, 1) float32 scales with x ~= q * scale, one per row."""
+    amax = x.abs().amax(dim=-1, keepdim=True).float().clamp(min=1e-12)
+    scale = amax / E4M3_MAX
+    return (x.float() / scale).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn), scale
+
+
+class Fp8Linear(nn.Module):
+    """y = x W^T + b with W in e4m3 (a scale per output row) and x quantised per row; bfloat16 out."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+        super().__init__()
+        q, scale = quantize_rows(weight.detach())
+        self.register_buffer("weight", q)  # (out, in), row-major: its transpose is the column-major mat2
+        self.register_buffer("scale", scale.view(1, -1))
+        self.register_buffer("bias", None if bias is None else bias.detach().to(torch.bfloat16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        q, scale = quantize_rows(flat)
+        y = torch._scaled_mm(q, self.weight.t(), scale_a=scale, scale_b=self.scale, out_dtype=torch.bfloat16)
+        if self.bias is not None:  # added apart: scaled_mm's bias with row-wise scales is not on every build
+            y = y + self.bias
+        return y.view(*x.shape[:-1], -1)
+
+
+def _fits(layer: nn.Linear | tuple) -> bool:
+    """scaled_mm wants both sides of the weight a multiple of 16."""
+    weight = layer.weight if isinstance(layer, nn.Linear) else layer[0]
+    return weight.shape[0] % 16 == 0 and weight.shape[1] % 16 == 0
+
+
+def to_fp8(transformer: nn.Module) -> int:
+    """Swap the linear layers of every block of a torch_clip Transformer for Fp8Linear (bfloat16 weights
+    freed); returns how many were swapped. Layers whose sides are not multiples of 16 stay bfloat16."""
+    swapped = 0
+    for block in transformer.resblocks:
+        attn, mlp = block.attn, block.mlp
+        if attn.qkv is None and _fits((attn.in_proj_weight,)):
+            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias)
+            attn.in_proj_weight = attn.in_proj_bias = None
+            swapped += 1
+        for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
+            layer = getattr(owner, name)
+            if isinstance(layer, nn.Linear) and _fits(layer):
+                setattr(owner, name, Fp8Linear(layer.weight, layer.bias))
+                swapped += 1
+    return swapped
+
+
+def usable(device: str) -> None:
+    """Fp8Refused where FP8 matmuls cannot run: a CUDA device older than Ada/Hopper (sm_89), or a torch
+    without float8. The CPU runs them (slowly, in software): for tests and for checking the gate."""
+    if not hasattr(torch, "float8_e4m3fn") or not hasattr(torch, "_scaled_mm"):
+        raise Fp8Refused(f"--dtype fp8 needs a torch with float8 matmuls (this is {torch.__version__})")
+    if device.startswith("cuda"):
+        major, minor = torch.cuda.get_device_capability(torch.device(device))
+        if (major, minor) < (8, 9):
+            name = torch.cuda.get_device_name(torch.device(device))
+            raise Fp8Refused(f"--dtype fp8 needs an Ada or Hopper GPU or later; {name} is sm_{major}{minor}")
+
+
+def compiled(transformer: nn.Module, device: str) -> bool:
+    """Compile each block on CUDA (see the module docstring), unless PIXSEEK_FP8_COMPILE=off."""
+    if not device.startswith("cuda") or os.environ.get(COMPILE, "").lower() in ("off", "0", "no"):
+        return False
+    for block in transformer.resblocks:
+        block.compile(dynamic=None)
+    return True
+
+
+def uncompiled(transformer: nn.Module) -> None:
+    for block in transformer.resblocks:
+        block._compiled_call_impl = None  # what nn.Module.compile set: the eager forward again
+
+
+def gate_crops(size: int, n: int = GATE_IMAGES) -> Crops:
+    """(n, size, size, 3) uint8 model crops of varied photos: each bundled photo whole, cropped, mirrored,
+    turned, grey, darker, harsher, hue-turned, blurred by a downscale and JPEG-degraded."""
+    from skimage import data
+
+    crops = []
+    for name in PHOTOS:
+        pixels = getattr(data, name)()
+        if pixels.dtype != np.uint8:
+            pixels = (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
+        image = Image.fromarray(pixels).convert("RGB")
+        for variant in _variants(image):
+            crops.append(resize_crop(variant, size))
+    return np.stack(crops[:n])
+
+
+def _variants(image: Image.Image) -> list[Image.Image]:
+    w, h = image.size
+    out = [image, image.crop((w // 5, h // 5, w - w // 5, h - h // 5))]
+    out += [image.crop(box) for box in ((0, 0, w // 2, h // 2), (w // 2, h // 2, w, h), (0, h // 2, w // 2, h))]
+    out += [ImageOps.mirror(image), image.rotate(90, expand=True), ImageOps.grayscale(image).convert("RGB")]
+    out += [ImageEnhance.Brightness(image).enhance(0.6), ImageEnhance.Contrast(image).enhance(1.5)]
+    hsv = np.asarray(image.convert("HSV")).copy()
+    hsv[..., 0] += 96
+    out.append(Image.fromarray(hsv, "HSV").convert("RGB"))
+    out.append(image.resize((max(8, w // 6), max(8, h // 6))).resize((w, h), Image.Resampling.BILINEAR))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=15)
+    out.append(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    out.append(ImageOps.flip(image))
+    out.append(ImageEnhance.Color(image).enhance(2.0))
+    return out
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return float(np.einsum("ij,ij->i", a, b).min())

@@ -1,0 +1,99 @@
+"""`--dtype fp8` (indexer.model.runtimes.fp8): the vision tower's linear layers in FP8 through torch's scaled
+matmul, kept only behind its gate. Run here on the CPU (torch multiplies float8 there in software): what is
+checked is the arithmetic, the gate and the doors, not the speed (bench/gpu_index.py's fp8 phases)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from indexer.model import load_encoder  # noqa: E402
+from indexer.model.registry import model_path  # noqa: E402
+from indexer.model.runtimes import fp8  # noqa: E402
+from indexer.sources.synthetic import generate, relevance_queries  # noqa: E402
+from ui.cli.main import app  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (model_path("tiny-shapes") / "config.json").is_file(), reason="models/tiny-shapes is not built"
+)
+runner = CliRunner()
+
+
+def encoder(dtype: str):
+    return load_encoder("tiny-shapes", runtime="torch", device="cpu", dtype=dtype, batch_size=64)
+
+
+def crops(n: int) -> np.ndarray:
+    from indexer.model import resize_crop
+
+    return np.stack([resize_crop(s.image.convert("RGB"), 64) for s in generate(n, 7)])
+
+
+def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval():
+    quantised, reference = encoder("fp8"), encoder("bf16")
+    block = quantised.tower("vision").transformer.resblocks[0]
+    assert isinstance(block.attn.qkv, fp8.Fp8Linear) and isinstance(block.mlp.c_fc, fp8.Fp8Linear)
+    assert block.mlp.c_fc.weight.dtype == fp8.torch.float8_e4m3fn and quantised.fp8_min_cosine >= fp8.MIN_COSINE
+    samples = generate(600, 7)
+    pixels = crops(600)
+    a, b = quantised.encode_pixels(pixels), reference.encode_pixels(pixels)
+    cosine = np.einsum("ij,ij->i", a, b)
+    assert not np.array_equal(a, b) and cosine.min() >= 0.995 and cosine.mean() >= 0.999
+    queries = relevance_queries(samples, low=5, high=200, per_kind=4)
+    texts = reference.encode_texts([q for q, _ in queries])
+    for text, (query, mask) in zip(texts, queries, strict=True):
+        top_a, top_b = np.argsort(-(a @ text))[:10], np.argsort(-(b @ text))[:10]
+        assert len(set(top_a) & set(top_b)) >= 8, query
+        hits_a, hits_b = sum(mask[i] for i in top_a), sum(mask[i] for i in top_b)
+        assert abs(hits_a - hits_b) <= 1, query
+
+
+def test_fp8_vectors_under_the_gate_stop_the_run_with_one_line_and_index_nothing(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, sample in enumerate(generate(6, 3)):
+        sample.image.save(photos / f"{i}.png")
+    monkeypatch.setattr(fp8, "MIN_COSINE", 0.999999)
+    result = runner.invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib"), "--dtype", "fp8", "--json"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.stderr.strip().count("\n") == 0 and "bfloat16" in result.stderr and "fp8" in result.stderr
+    with sqlite3.connect(tmp_path / "lib" / "catalog.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM embeddings").fetchone() == (0,)
+
+
+def test_index_in_fp8_records_bfloat16_so_a_later_plain_run_takes_bfloat16_without_a_warning(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, sample in enumerate(generate(8, 4)):
+        sample.image.save(photos / f"{i}.png")
+    lib = tmp_path / "lib"
+    made = runner.invoke(app, ["index", str(photos), "-l", str(lib), "--dtype", "fp8", "--json"])
+    assert made.exit_code == 0, made.output
+    with sqlite3.connect(lib / "catalog.sqlite") as db:
+        assert db.execute("SELECT runtime, precision FROM models").fetchall() == [("torch", "bfloat16")]
+        assert db.execute("SELECT count(*) FROM embeddings").fetchone() == (8,)
+    generate(9, 4)[8].image.save(photos / "8.png")
+    again = runner.invoke(app, ["index", str(photos), "-l", str(lib), "--json"])  # the library's precision: bf16
+    summary = json.loads(again.stdout)
+    assert (summary["indexed"], summary["unchanged"]) == (1, 8)
+    assert not [w for w in summary["warnings"] if "were made with" in w]  # no precision mismatch is claimed
+    found = runner.invoke(app, ["search", "a red circle", "-l", str(lib), "--json"])
+    assert found.exit_code == 0 and len(json.loads(found.stdout)) > 0
+
+
+@pytest.mark.parametrize("runtime", ["numpy", "paddle"])
+def test_fp8_on_a_runtime_without_it_is_one_line_naming_torch(tmp_path, runtime):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    generate(1, 3)[0].image.save(photos / "a.png")
+    result = runner.invoke(
+        app, ["index", str(photos), "-l", str(tmp_path / "lib"), "--dtype", "fp8", "--runtime", runtime, "--json"]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.stderr.strip().count("\n") == 0 and "torch runtime" in result.stderr
