@@ -137,6 +137,32 @@ class GpuSampler(threading.Thread):
         return {"gpu_util_mean": round(statistics.mean(s), 1), "gpu_util_median": statistics.median(s)}
 
 
+SPY: dict = {"dir": None}  # --spy DIR: py-spy records each index run (where the main process's threads spend time)
+
+
+@contextlib.contextmanager
+def spied(name: str):
+    """py-spy samples of this process while the block runs, when --spy is given: all threads with their idle
+    waits (DIR/NAME-idle.txt) and only the threads holding the GIL (DIR/NAME-gil.txt), collapsed stacks."""
+    folder, spy = SPY["dir"], shutil.which("py-spy")
+    if folder is None or spy is None:
+        yield
+        return
+    base = [spy, "record", "--pid", str(os.getpid()), "--rate", "100", "--nonblocking", "--format", "raw"]
+    procs = [
+        subprocess.Popen([*base, "--threads", "--idle", "-o", str(folder / f"{name}-idle.txt")]),
+        subprocess.Popen([*base, "--gil", "-o", str(folder / f"{name}-gil.txt")]),
+    ]
+    time.sleep(1.0)  # attached before the run starts
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+        for proc in procs:
+            proc.wait(timeout=60)
+
+
 @contextlib.contextmanager
 def cores(n: int | None):
     """This process and the workers it forks on its first n CPU cores only (a 16-core host on a larger one)."""
@@ -179,7 +205,8 @@ def index_set(
         sampler = GpuSampler()
         sampler.start()
         progress = lambda s: ticks.append((time.perf_counter(), s.images))  # noqa: E731
-        summary = index([work / name], library, str(model), settings, progress=progress)
+        with spied(SPY.get("phase") or library.name):
+            summary = index([work / name], library, str(model), settings, progress=progress)
         util = sampler.stop()
     out = summary.as_dict()
     out.pop("failures")
@@ -315,7 +342,7 @@ def decode_profile(work: Path, n: int) -> dict:
     torch.cuda.synchronize()
     started = time.perf_counter()
     for job, image in zip(jobs[:64], images, strict=True):
-        x = gpu_decode.resized(gpu_decode.upright(image, job.orientation), 224)
+        x = gpu_decode.resized(gpu_decode.upright(image[None], job.orientation), 224)
         gpu_decode.crop(x, 224), gpu_decode.grey_thumb(x)
     torch.cuda.synchronize()
     out["resize_crop_thumb_only"] = round(64 / (time.perf_counter() - started), 1)
@@ -416,6 +443,32 @@ def large_share(args, share: float) -> dict:
         gpu_feed.INITIAL_SHARE = before
 
 
+def large_group(args, group: int) -> dict:
+    """The large set with the device resizing `group` images of one size and turn at a time."""
+    from indexer.sources import gpu_decode
+
+    before, gpu_decode.RESIZE_GROUP = gpu_decode.RESIZE_GROUP, group
+    try:
+        return index_set(args.work, "large", args.work / "model", args)
+    finally:
+        gpu_decode.RESIZE_GROUP = before
+
+
+def large_mempool(args) -> dict:
+    """The large set with the device's default memory pool (nvImageCodec's cudaMallocAsync output images) kept
+    instead of trimmed back to the driver at every synchronisation (release threshold 0, CUDA's default)."""
+    import torch
+    from cuda.bindings import runtime as cudart
+
+    _, pool = cudart.cudaDeviceGetDefaultMemPool(torch.cuda.current_device())
+    attr = cudart.cudaMemPoolAttr.cudaMemPoolAttrReleaseThreshold
+    cudart.cudaMemPoolSetAttribute(pool, attr, cudart.cuuint64_t(2**64 - 1))
+    try:
+        return index_set(args.work, "large", args.work / "model", args)
+    finally:
+        cudart.cudaMemPoolSetAttribute(pool, attr, cudart.cuuint64_t(0))
+
+
 def small_on(args, count: int | None) -> dict | str:
     """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
     from indexer.pipeline.gpu_workers import resolve_gpus, visible_gpus
@@ -455,7 +508,9 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="added to the result's name (e.g. x2 for a 2-GPU machine)")
     parser.add_argument("--cores-per-gpu", type=int, help="confine each small-set run to this many cores per GPU")
     parser.add_argument("--large-cpus", type=int, help="index the large set on this many cores (as a smaller host)")
+    parser.add_argument("--spy", type=Path, help="py-spy records each index run into this folder")
     args = parser.parse_args()
+    SPY["dir"] = args.spy
     if args.device == "cpu":
         result = {s: index_set(args.work, s, args.work / "model", args, "on") for s in SETS}
         print(json.dumps(result))
@@ -489,7 +544,9 @@ def main() -> None:
             for w in (15, 8, 4)
             for t, c in ((2, 16), (1, 64), (2, 64))
         },
-        **{f"large_share_{p}": (lambda p=p: large_share(args, p / 100)) for p in (50, 80, 90)},
+        **{f"large_share_{p}": (lambda p=p: large_share(args, p / 100)) for p in (50, 80, 90, 100)},
+        "large_mempool": lambda: large_mempool(args),
+        "large_group_1": lambda: large_group(args, 1),
         "small_gpus_2": lambda: small_on(args, 2),
         "small_gpus_4": lambda: small_on(args, 4),
         "small_gpus_all": lambda: small_on(args, None),
@@ -500,6 +557,7 @@ def main() -> None:
         if time.perf_counter() - started > args.budget:
             result[key] = "skipped: out of time"
             continue
+        SPY["phase"] = key
         try:
             result[key] = phase()
         except Exception as exc:  # noqa: BLE001 - one failed phase must not lose the others' figures

@@ -23,7 +23,7 @@ import indexer.pipeline.gpu_feed as gpu_feed  # noqa: E402
 import indexer.sources.gpu_decode as gpu_decode  # noqa: E402
 from indexer.pipeline.gpu_workers import GpuSpecError, resolve_gpus
 from indexer.pipeline.indexing import index
-from indexer.pipeline.run import IndexSettings
+from indexer.pipeline.run import IndexRun, IndexSettings
 from indexer.sources.decode import decode_bytes
 from indexer.sources.reader import ReadSettings, read_all, with_bytes
 from indexer.sources.scan import FoundFile
@@ -129,6 +129,21 @@ def test_a_jpeg_rewritten_between_its_hash_and_the_device_read_is_indexed_as_it_
             "WHERE f.relpath = 'photo05.jpg'"
         ).fetchone()
     assert stored == (hashlib.sha256(rewritten.read_bytes()).hexdigest(), 72, 40, rewritten.stat().st_size)
+
+
+def test_the_model_starts_loading_only_once_the_reader_processes_are_forked(tmp_path, micro_model, monkeypatch):
+    # A worker forked while the model's thread imports a module inherits that module's import lock and hangs
+    # at its own import of it (seen: a worker stuck importing scipy for ever).
+    alive_at_prefetch = []
+    prefetch = IndexRun.prefetch_model
+
+    def counting(run):
+        alive_at_prefetch.append(len(multiprocessing.active_children()))
+        prefetch(run)
+
+    monkeypatch.setattr(IndexRun, "prefetch_model", counting)
+    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert summary.indexed == 17 and alive_at_prefetch and alive_at_prefetch[0] >= 2
 
 
 def test_small_jpegs_stay_on_the_cpu_workers(tmp_path):
@@ -286,3 +301,19 @@ def test_a_model_that_fails_to_load_in_the_background_fails_the_run_with_its_err
     monkeypatch.setattr(IndexRun, "_load_encoder", broken)
     with pytest.raises(DeviceUnavailable, match="cuda:7"):
         index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+
+
+def test_images_resized_together_give_the_crops_and_thumbnails_of_one_at_a_time(tmp_path, monkeypatch):
+    folder = photos(tmp_path / "photos")  # three stored sizes, eight orientations: groups of one size and turn
+    paths = sorted(folder.glob("photo*.jpg")) * 3
+    jobs = [gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), p.read_bytes(), "0" * 64, 10**9, 0) for p in paths]
+    together = gpu_decode.decode_jobs(jobs, 32, "cpu")
+    images = gpu_decode.decode_many([j.data for j in jobs], "cpu")[0]
+    assert len(gpu_decode._groups(jobs, images)) <= len(jobs) / 3  # really resized several at once
+    monkeypatch.setattr(gpu_decode, "RESIZE_GROUP", 1)
+    alone = gpu_decode.decode_jobs(jobs, 32, "cpu")
+    assert len(together[2]) == len(jobs) and sorted(together[2]) == sorted(alone[2]) and not together[3]
+    order = {i: row for row, i in enumerate(alone[2])}
+    rows = [order[i] for i in together[2]]
+    assert np.array_equal(together[0].numpy(), alone[0].numpy()[rows])
+    assert np.allclose(together[1].numpy(), alone[1].numpy()[rows], atol=1e-3)

@@ -346,9 +346,11 @@ def feed_files(
     batch_size: int | None,
     sink: Sink,
     on_item: Callable[[Feed], None] = lambda feed: None,
+    started: Callable[[], None] = lambda: None,
 ) -> tuple[Counter, Counter]:
     """Read `files` in `workers` processes and encode them through a Feed; returns (stage seconds,
-    images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result."""
+    images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result,
+    `started` once the reader processes exist (reader.read_all)."""
     import dataclasses
     import multiprocessing
 
@@ -356,7 +358,7 @@ def feed_files(
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)
     feed = Feed(load_encoder, batch_size, share, sink)
     ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
-    results = read_all(ahead, known, read, workers)
+    results = read_all(ahead, known, read, workers, started)
 
     def consumed() -> None:
         ahead.consumed()
@@ -380,9 +382,10 @@ def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, work
         run.report()
 
     batch, sink = run.settings.batch_size, lambda items: run.write(root_ids, items)
-    if todo:
-        run.prefetch_model()  # a file to read is most often new content: the model loads while it is read
-    stages, counts = feed_files(todo, run.known_hashes(), read, workers, run.loaded_encoder, batch, sink, progress)
+    # A file to read is most often new content: the model loads while the first files are read.
+    prefetch = run.prefetch_model if todo else lambda: None
+    known = run.known_hashes()
+    stages, counts = feed_files(todo, known, read, workers, run.loaded_encoder, batch, sink, progress, prefetch)
     run.stages.update(stages)
     run.decoded_on.update(counts)
 

@@ -34,6 +34,7 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 # launches in the main thread) took 500x375 JPEGs at ~170/s, 15 workers at over 2,000/s.
 GPU_MIN_PIXELS = 2_000_000
 PHASH_SIZE = 32  # imagehash.phash's resize: hash_size 8 x highfreq_factor 4
+RESIZE_GROUP = 8  # images resized together (12 MP: ~1.2 GB of float32 pixels on the device at once)
 NO_CROP = np.zeros((0, 0, 3), np.uint8)  # Decoded.crop of an image whose crop stayed on the GPU
 # (width, height) after each EXIF orientation is applied swaps for 5..8.
 SWAPS_SIDES = (5, 6, 7, 8)
@@ -77,25 +78,25 @@ def probe(
     return JpegJob(file, digest, data, fields, orientation, len(data))
 
 
-def upright(image, orientation: int):
-    """(C, H, W) tensor shown upright for an EXIF orientation, as PIL's transposes do."""
+def upright(images, orientation: int):
+    """(..., C, H, W) tensor(s) shown upright for an EXIF orientation, as PIL's transposes do."""
     import torch
 
     if orientation in (5, 7):
-        image = image.transpose(1, 2)
+        images = images.transpose(-2, -1)
     ops = {
-        2: lambda x: x.flip(2),
-        3: lambda x: x.flip(1, 2),
-        4: lambda x: x.flip(1),
-        6: lambda x: torch.rot90(x, -1, (1, 2)),
-        7: lambda x: x.flip(1, 2),
-        8: lambda x: torch.rot90(x, 1, (1, 2)),
+        2: lambda x: x.flip(-1),
+        3: lambda x: x.flip(-2, -1),
+        4: lambda x: x.flip(-2),
+        6: lambda x: torch.rot90(x, -1, (-2, -1)),
+        7: lambda x: x.flip(-2, -1),
+        8: lambda x: torch.rot90(x, 1, (-2, -1)),
     }
-    return ops[orientation](image) if orientation in ops else image
+    return ops[orientation](images) if orientation in ops else images
 
 
-def resized(image, size: int):
-    """float (1, 3, h, w): an upright (3, H, W) uint8 tensor with its short side resized to `size`.
+def resized(images, size: int):
+    """float (n, 3, h, w): upright (n, 3, H, W) uint8 images of one size with their short side resized to `size`.
 
     A box filter first takes large images down to about twice the target (as PIL's draft mode does
     for JPEGs on the CPU path), so the antialiased bicubic kernel stays small: it needs shared
@@ -103,9 +104,9 @@ def resized(image, size: int):
     """
     import torch.nn.functional as F
 
-    _, height, width = image.shape
+    height, width = images.shape[-2:]
     new_w, new_h, _, _ = crop_geometry(width, height, size)
-    x = image[None].float()
+    x = images.float()
     factor = min(height, width) // (2 * size)
     if factor >= 2:
         x = F.avg_pool2d(x, factor, ceil_mode=True)
@@ -115,22 +116,22 @@ def resized(image, size: int):
 
 
 def crop(x, size: int):
-    """uint8 (size, size, 3) centre crop of a resized float (1, 3, h, w) image."""
+    """uint8 (n, size, size, 3) centre crops of resized float (n, 3, h, w) images."""
     import torch
 
-    _, _, height, width = x.shape
+    height, width = x.shape[-2:]
     _, _, left, top = crop_geometry(width, height, size)
-    return x[0, :, top : top + size, left : left + size].clamp(0, 255).round_().to(torch.uint8).permute(1, 2, 0)
+    return x[:, :, top : top + size, left : left + size].clamp(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1)
 
 
 def grey_thumb(x):
-    """float (32, 32) grey thumbnail of a resized float (1, 3, h, w) image, for the perceptual hash."""
+    """float (n, 32, 32) grey thumbnails of resized float (n, 3, h, w) images, for the perceptual hash."""
     import torch
     import torch.nn.functional as F
 
     weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
     grey = (x.clamp(0, 255) * weights).sum(1, keepdim=True).round_()  # PIL's convert("L") rounds to 8 bits
-    return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[0, 0]
+    return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[:, 0]
 
 
 def decode_many(datas: list[bytes], device: str) -> tuple[list, str]:
@@ -160,23 +161,34 @@ def decode_jobs(jobs: list[JpegJob], size: int, device: str):
     import torch
 
     images, decoder = decode_many([j.data for j in jobs], device) if jobs else ([], "")
-    crops, thumbs, done, refused = [], [], [], []
-    for i, (job, image) in enumerate(zip(jobs, images, strict=True)):
-        if image is None:
-            refused.append(i)
-            continue
+    crops, thumbs, done = [], [], []
+    refused = [i for i, image in enumerate(images) if image is None]
+    for group in _groups(jobs, images):
         try:
-            x = resized(upright(image, job.orientation), size)
+            batch = upright(torch.stack([images[i] for i in group]), jobs[group[0]].orientation)
+            x = resized(batch, size)
             crops.append(crop(x, size))
             thumbs.append(grey_thumb(x))
-        except RuntimeError:  # a size the device kernels refuse: the CPU decodes it
-            refused.append(i)
+        except RuntimeError:  # a size the device kernels refuse: the CPU decodes them
+            refused += group
             continue
-        done.append(i)
+        done += group
     if not crops:
         empty = torch.zeros((0, size, size, 3), dtype=torch.uint8, device=device)
         return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused, decoder
-    return torch.stack(crops), torch.stack(thumbs), done, refused, decoder
+    return torch.cat(crops), torch.cat(thumbs), done, sorted(refused), decoder
+
+
+def _groups(jobs: list[JpegJob], images: list) -> list[list[int]]:
+    """Indices of the decoded images in groups of one stored size and orientation, at most RESIZE_GROUP each:
+    each group is resized by one set of kernel launches. A phone library's photos share a few sizes, so a
+    chunk of 64 takes a handful of groups where one image at a time took 64 x ~12 launches (host time that
+    the encode and the other threads wait for)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (job, image) in enumerate(zip(jobs, images, strict=True)):
+        if image is not None:
+            groups.setdefault((tuple(image.shape), job.orientation), []).append(i)
+    return [g[s : s + RESIZE_GROUP] for g in groups.values() for s in range(0, len(g), RESIZE_GROUP)]
 
 
 def phash_hex(thumb: np.ndarray) -> str:

@@ -123,11 +123,19 @@ def with_bytes(job: JpegJob) -> JpegJob:
 
 
 def read_all(
-    files: Sequence[FoundFile], known: frozenset[str], settings: ReadSettings, workers: int
+    files: Sequence[FoundFile],
+    known: frozenset[str],
+    settings: ReadSettings,
+    workers: int,
+    started: Callable[[], None] = lambda: None,
 ) -> Iterator[Outcome]:
-    """Outcomes in completion order, one per file; `workers` processes (0: in this process)."""
+    """Outcomes in completion order, one per file; `workers` processes (0: in this process). `started` runs
+    once the workers exist: work for other threads starts there, never before the fork (a worker forked
+    while another thread imports a module inherits that module's import lock, held for ever, and hangs at
+    its own import of it)."""
     if workers <= 0:
         _init(known, settings)
+        started()
         yield from map(read_one, files)
         return
     # fork shares the known-hash set copy-on-write instead of pickling it to every worker.
@@ -137,6 +145,7 @@ def read_all(
     before = {child.pid for child in multiprocessing.active_children()}
     with plain_signals_for_children():
         pool = context.Pool(workers, initializer=_init_worker, initargs=(known, settings, slots, taken))
+    started()
     try:
         # chunksize 1: a worker that dies loses only the file it was on, and that file is named.
         yield from _supervised(pool.imap_unordered(_read_numbered, enumerate(files), chunksize=1), files, slots)
