@@ -37,8 +37,9 @@ def crops(n: int) -> np.ndarray:
 
 def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval():
     quantised, reference = encoder("fp8"), encoder("bf16")
-    block = quantised.tower("vision").transformer.resblocks[0]
+    first, block, *_, last = quantised.tower("vision").transformer.resblocks
     assert isinstance(block.attn.qkv, fp8.Fp8Linear) and isinstance(block.mlp.c_fc, fp8.Fp8Linear)
+    assert first.attn.qkv is None and not isinstance(last.mlp.c_proj, fp8.Fp8Linear)  # kept in bfloat16
     assert block.mlp.c_fc.weight.dtype == fp8.torch.float8_e4m3fn and quantised.fp8_min_cosine >= fp8.MIN_COSINE
     samples = generate(600, 7)
     pixels = crops(600)
