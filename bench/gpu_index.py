@@ -417,56 +417,25 @@ def warm_cache(work: Path, args) -> dict:
     return {"wall_s": round(time.perf_counter() - started, 2), "load_model_s": summary["stages"].get("load_model")}
 
 
-def large_variant(args, workers: int, threads: int, chunk: int) -> dict:
-    """The large set with `workers` CPU decode processes and the device decoder's threads and chunk size."""
-    from indexer.sources import decode_threads
-
-    names = ("THREADS", "DECODE_CHUNK", "HW_THREADS", "HW_DECODE_CHUNK")
-    before = {n: getattr(decode_threads, n) for n in names}
-    for n, value in zip(names, (threads, chunk, threads, chunk), strict=True):
-        setattr(decode_threads, n, value)
+@contextlib.contextmanager
+def constants(module, **values):
+    """The module's constants set to `values` while the block runs (a variant of the indexer's tuning)."""
+    before = {name: getattr(module, name) for name in values}
+    for name, value in values.items():
+        setattr(module, name, value)
     try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(module, name, value)
+
+
+def large_with(args, module: str, workers: int | None = None, **values) -> dict:
+    """The large set with constants of indexer module `module` (e.g. 'sources.decode_threads') set to `values`."""
+    import importlib
+
+    with constants(importlib.import_module(f"indexer.{module}"), **values):
         return index_set(args.work, "large", args.work / "model", args, workers=workers)
-    finally:
-        for n, value in before.items():
-            setattr(decode_threads, n, value)
-
-
-def large_share(args, share: float) -> dict:
-    """The large set with the GPU path's starting share of JPEGs for the device decoder at `share`."""
-    from indexer.pipeline import gpu_feed
-
-    before, gpu_feed.INITIAL_SHARE = gpu_feed.INITIAL_SHARE, share
-    try:
-        return index_set(args.work, "large", args.work / "model", args)
-    finally:
-        gpu_feed.INITIAL_SHARE = before
-
-
-def large_group(args, group: int) -> dict:
-    """The large set with the device resizing `group` images of one size and turn at a time."""
-    from indexer.sources import gpu_decode
-
-    before, gpu_decode.RESIZE_GROUP = gpu_decode.RESIZE_GROUP, group
-    try:
-        return index_set(args.work, "large", args.work / "model", args)
-    finally:
-        gpu_decode.RESIZE_GROUP = before
-
-
-def large_mempool(args) -> dict:
-    """The large set with the device's default memory pool (nvImageCodec's cudaMallocAsync output images) kept
-    instead of trimmed back to the driver at every synchronisation (release threshold 0, CUDA's default)."""
-    import torch
-    from cuda.bindings import runtime as cudart
-
-    _, pool = cudart.cudaDeviceGetDefaultMemPool(torch.cuda.current_device())
-    attr = cudart.cudaMemPoolAttr.cudaMemPoolAttrReleaseThreshold
-    cudart.cudaMemPoolSetAttribute(pool, attr, cudart.cuuint64_t(2**64 - 1))
-    try:
-        return index_set(args.work, "large", args.work / "model", args)
-    finally:
-        cudart.cudaMemPoolSetAttribute(pool, attr, cudart.cuuint64_t(0))
 
 
 def small_on(args, count: int | None) -> dict | str:
@@ -540,13 +509,21 @@ def main() -> None:
         "small_fp8": lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8"),
         "large_fp8": lambda: index_set(args.work, "large", args.work / "model", args, dtype="fp8"),
         **{
-            f"large_w{w}_t{t}_c{c}": (lambda w=w, t=t, c=c: large_variant(args, w, t, c))
+            f"large_w{w}_t{t}_c{c}": (
+                lambda w=w, t=t, c=c: large_with(
+                    args, "sources.decode_threads", w, THREADS=t, DECODE_CHUNK=c, HW_THREADS=t, HW_DECODE_CHUNK=c
+                )
+            )
             for w in (15, 8, 4)
             for t, c in ((2, 16), (1, 64), (2, 64))
         },
-        **{f"large_share_{p}": (lambda p=p: large_share(args, p / 100)) for p in (50, 80, 90, 100)},
-        "large_mempool": lambda: large_mempool(args),
-        "large_group_1": lambda: large_group(args, 1),
+        **{
+            f"large_share_{p}": (lambda p=p: large_with(args, "pipeline.gpu_feed", HW_INITIAL_SHARE=p / 100))
+            for p in (66, 80, 90, 100)
+        },
+        "large_group_1": lambda: large_with(args, "sources.gpu_decode", RESIZE_GROUP=1),
+        "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
+        "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
         "small_gpus_2": lambda: small_on(args, 2),
         "small_gpus_4": lambda: small_on(args, 4),
         "small_gpus_all": lambda: small_on(args, None),

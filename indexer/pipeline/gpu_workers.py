@@ -92,7 +92,7 @@ def _worker(index: int, device: str, model: str, settings, files, known, read, w
         def sink(items) -> None:
             out.put(("items", index, _portable(items)))
 
-        stages, counts = feed_files(files, known, read, workers, load, settings.batch_size, sink)
+        stages, counts = feed_files(files, known, read, workers, load, settings.batch_size, sink, device=device)
         out.put(("done", index, {"stages": dict(stages), "decoded_on": dict(counts)}))
     except BaseException as exc:  # noqa: BLE001 - reported to the writer process, which raises WorkerFailed
         out.put(("error", index, f"{type(exc).__name__}: {' '.join(str(exc).split())}"))

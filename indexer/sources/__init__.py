@@ -13,6 +13,7 @@ from .decode_threads import DECODE_CHUNK, Chunk, DecodeThreads, decoder_shape
 from .files import IMAGE_EXTENSIONS, MAX_FILE_BYTES, read_bytes, read_file
 from .gpu_decode import GPU_MIN_PIXELS, NO_CROP, PHASH_SIZE, JpegJob, decoded_from_gpu, probe
 from .guard import guarded, keep_python_stderr
+from .hw_jpeg import usable as hardware_jpeg
 from .images import DECODE_ERRORS, MAX_PIXELS, open_image
 from .reader import Outcome, ReadSettings, read_all, read_found, reader_for, with_bytes
 from .scan import FoundFile, ScanOptions, walk, walk_paths, walk_shards
@@ -37,6 +38,6 @@ __all__ += ["MEMBER_SEP", "NO_CROP", "PHASH_SIZE", "Chunk", "DecodeThreads", "De
 __all__ += ["InsideShard", "JpegJob", "Member", "Outcome", "ReadSettings", "ScanOptions", "decode_bytes"]
 __all__ += ["decode_file", "decoded_from_gpu", "exif_fields", "holding_file", "is_shard", "member_address"]
 __all__ += ["open_image", "open_source", "probe", "read_all", "read_bytes", "read_file", "read_source", "reader_for"]
-__all__ += ["decoder_shape", "read_found", "with_bytes"]
+__all__ += ["decoder_shape", "hardware_jpeg", "read_found", "with_bytes"]
 __all__ += ["refuse_members", "source_stat", "split_address", "walk", "walk_paths", "walk_shards", "guarded"]
 __all__ += ["FolderWatcher", "Settled", "Settling", "keep_python_stderr", "mount_type", "needs_polling", "signature"]

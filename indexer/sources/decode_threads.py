@@ -33,6 +33,10 @@ THREADS = 2
 HW_DECODE_CHUNK = 64
 HW_THREADS = 1
 BACKLOG = 4  # chunks queued beyond those being decoded before `submit` blocks
+# The decode threads' CUDA streams outrank the encode's (lower is higher; torch maps it into the device's range):
+# while a batch is encoded every SM is busy, and the decoder's own kernels (colour conversion, resize) waited
+# for it; the decode call, which returns only when its images are done, stalled with them.
+STREAM_PRIORITY = -100
 LOADERS = 4  # threads reading jobs' bytes ahead of the decoder (file reads release the GIL)
 
 
@@ -156,7 +160,7 @@ class DecodeThreads:
             device = torch.device(self.device)
             if device.index is not None:
                 torch.cuda.set_device(device)
-            torch.cuda.set_stream(torch.cuda.Stream(device))
+            torch.cuda.set_stream(torch.cuda.Stream(device, priority=STREAM_PRIORITY))
         while (jobs := self.todo.get()) is not None:
             started, chunk = time.perf_counter(), None
             try:

@@ -126,11 +126,12 @@ def crop(x, size: int):
 
 def grey_thumb(x):
     """float (n, 32, 32) grey thumbnails of resized float (n, 3, h, w) images, for the perceptual hash."""
-    import torch
     import torch.nn.functional as F
 
-    weights = torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)
-    grey = (x.clamp(0, 255) * weights).sum(1, keepdim=True).round_()  # PIL's convert("L") rounds to 8 bits
+    # Weights as Python numbers: a weights tensor made here is a copy from pageable host memory, which waits for
+    # everything queued on the stream (12% of the decode thread's time on 12 MP JPEGs).
+    r, g, b = x.clamp(0, 255).unbind(1)
+    grey = (0.299 * r + 0.587 * g + 0.114 * b).round_()[:, None]  # PIL's convert("L") rounds to 8 bits
     return F.interpolate(grey, size=(PHASH_SIZE, PHASH_SIZE), mode="bicubic", antialias=True)[:, 0]
 
 

@@ -21,6 +21,10 @@ import threading
 from .guard import captured_fd2
 
 OFF = "PIXSEEK_HW_JPEG"  # =off: never use nvImageCodec (to compare decoders, or to step around a driver bug)
+# Bytes of freed memory the device's default pool keeps. nvImageCodec allocates each decoded image there
+# (cudaMallocAsync: 36 MB for 12 MP) and frees it once resized; with CUDA's default of 0 every stream or event
+# synchronisation hands the pool's free memory back to the driver and the next chunk maps it afresh.
+KEEP_POOL_BYTES = 8 * 2**30
 
 _local = threading.local()  # one decoder per thread and device: each decode thread has its own stream
 
@@ -55,13 +59,27 @@ def _make(device: str):
             from nvidia import nvimgcodec
 
             index = torch.device(device).index
+            index = torch.cuda.current_device() if index is None else index
             backends = [nvimgcodec.Backend(nvimgcodec.BackendKind.HW_GPU_ONLY)]
             backends.append(nvimgcodec.Backend(nvimgcodec.BackendKind.GPU_ONLY))
-            return nvimgcodec.Decoder(
-                device_id=torch.cuda.current_device() if index is None else index, backends=backends
-            )
+            decoder = nvimgcodec.Decoder(device_id=index, backends=backends)
     except Exception:  # noqa: BLE001 - not installed, no nvJPEG, no engine, no device: torchvision decodes
         return None
+    keep_pool(index, KEEP_POOL_BYTES)
+    return decoder
+
+
+def keep_pool(index: int, size: int) -> None:
+    """Let device `index`'s default memory pool keep `size` bytes of freed memory (see KEEP_POOL_BYTES).
+    cuda-bindings comes with torch's CUDA builds; where it is missing the pool keeps CUDA's default."""
+    try:
+        from cuda.bindings import runtime
+        from cuda.bindings.driver import cuuint64_t
+    except ImportError:
+        return
+    error, pool = runtime.cudaDeviceGetDefaultMemPool(index)
+    if error == runtime.cudaError_t.cudaSuccess:
+        runtime.cudaMemPoolSetAttribute(pool, runtime.cudaMemPoolAttr.cudaMemPoolAttrReleaseThreshold, cuuint64_t(size))
 
 
 def decode(decoder, datas: list[bytes], device: str) -> list:
