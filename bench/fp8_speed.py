@@ -1,0 +1,131 @@
+"""Where the FP8 vision tower's time goes on a GPU (issue 23), ViT-g/14 widths with random weights:
+
+    python bench/fp8_speed.py --card "NVIDIA H100 80GB HBM3"
+
+- the four linear shapes of a block at --batch-size images (257 tokens each): bfloat16 F.linear against
+  torch._scaled_mm in e4m3 with per-row scales (what runtimes.fp8 uses) and with one scale per tensor, and the
+  per-row quantisation of the activation alone, eager and compiled (TFLOP/s, milliseconds);
+- the whole tower (indexer's torch runtime, --layers blocks) in bfloat16 and in fp8 (compiled blocks):
+  images/s, and the 12 device kernels that took the most time in one fp8 batch (torch.profiler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from common import emit, machine, slug
+from vision_tower import images_per_s
+
+SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
+
+
+def timed(fn, iters: int = 20) -> float:
+    """Median milliseconds of fn() (CUDA events), after two warm-up calls."""
+    import statistics
+
+    import torch
+
+    for _ in range(2):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def linears(tokens: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from indexer.model.runtimes import fp8
+
+    out = {}
+    quantize = torch.compile(fp8.quantize_rows)
+    for name, (k, n) in SHAPES.items():
+        x = torch.randn(tokens, k, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(n, k, device="cuda", dtype=torch.bfloat16) / k**0.5
+        flops = 2 * tokens * k * n
+        qx, sx = fp8.quantize_rows(x)
+        qw, sw = fp8.quantize_rows(w)
+        one_x, one_w = sx.max().reshape(()), sw.max().reshape(())
+        qx1 = (x.float() / one_x).to(torch.float8_e4m3fn)
+        qw1 = (w.float() / one_w).to(torch.float8_e4m3fn)
+        row = {
+            "bf16_ms": timed(lambda x=x, w=w: F.linear(x, w)),
+            "fp8_rowwise_ms": timed(
+                lambda: torch._scaled_mm(qx, qw.t(), scale_a=sx, scale_b=sw.view(1, -1), out_dtype=torch.bfloat16)
+            ),
+            "fp8_tensorwise_ms": timed(
+                lambda: torch._scaled_mm(qx1, qw1.t(), scale_a=one_x, scale_b=one_w, out_dtype=torch.bfloat16)
+            ),
+            "quantize_eager_ms": timed(lambda x=x: fp8.quantize_rows(x)),
+            "quantize_compiled_ms": timed(lambda x=x: quantize(x)),
+        }
+        for key in ("bf16", "fp8_rowwise", "fp8_tensorwise"):
+            row[f"{key}_tflops"] = round(flops / row[f"{key}_ms"] / 1e9, 1)
+        out[name] = {k: round(v, 3) for k, v in row.items()}
+        print(name, out[name], flush=True)
+    return out
+
+
+def tower(args) -> dict:
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from indexer.model.directory import architecture, bpe_dir
+    from indexer.model.load import build_encoder
+    from indexer.model.state import random_state
+
+    config = architecture("vit-g-14")
+    config = dataclasses.replace(config, vision=dataclasses.replace(config.vision, layers=args.layers))
+    state = random_state(config, 0)
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    crops = [
+        torch.randint(0, 256, (args.batch_size, 224, 224, 3), device="cuda", dtype=torch.uint8, generator=gen)
+        for _ in range(3)
+    ]
+    out = {}
+    for dtype in ("bfloat16", "fp8"):
+        encoder = build_encoder(
+            "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,
+            batch_size=args.batch_size,
+        )  # fmt: skip
+        encoder.tower("vision")
+        with torch.inference_mode():
+            out[f"{dtype}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
+            if dtype == "fp8":
+                out["fp8_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
+                with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                    encoder.vision_tensor(crops[0])
+                    torch.cuda.synchronize()
+                events = sorted(prof.key_averages(), key=lambda e: -e.device_time_total)[:12]
+                out["fp8_top_kernels_ms"] = {e.key[:90]: round(e.device_time_total / 1000, 2) for e in events}
+        print(dtype, {k: v for k, v in out.items() if k.startswith(dtype)}, flush=True)
+        del encoder
+        torch.cuda.empty_cache()
+    out["fp8_over_bf16"] = round(out["fp8_images_per_s"] / out["bfloat16_images_per_s"], 3)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=40)
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--card", default=None)
+    args = parser.parse_args()
+    result = {"machine": machine(args.card), "batch_size": args.batch_size, "layers": args.layers}
+    result["linears"] = linears(args.batch_size * 257)
+    result["tower"] = tower(args)
+    emit(slug("fp8_speed", f"bs{args.batch_size}", args.card), result)
+
+
+if __name__ == "__main__":
+    main()
