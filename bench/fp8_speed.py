@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 
 from common import emit, machine, slug
 from vision_tower import images_per_s
@@ -40,6 +41,12 @@ def timed(fn, iters: int = 20) -> float:
     return statistics.median(times)
 
 
+def scaled_mm(a, w, scale_a, scale_w):
+    import torch
+
+    return torch._scaled_mm(a, w.t(), scale_a=scale_a, scale_b=scale_w, out_dtype=torch.bfloat16)
+
+
 def linears(tokens: int) -> dict:
     import torch
     import torch.nn.functional as F
@@ -59,12 +66,8 @@ def linears(tokens: int) -> dict:
         qw1 = (w.float() / one_w).to(torch.float8_e4m3fn)
         row = {
             "bf16_ms": timed(lambda x=x, w=w: F.linear(x, w)),
-            "fp8_rowwise_ms": timed(
-                lambda: torch._scaled_mm(qx, qw.t(), scale_a=sx, scale_b=sw.view(1, -1), out_dtype=torch.bfloat16)
-            ),
-            "fp8_tensorwise_ms": timed(
-                lambda: torch._scaled_mm(qx1, qw1.t(), scale_a=one_x, scale_b=one_w, out_dtype=torch.bfloat16)
-            ),
+            "fp8_rowwise_ms": timed(functools.partial(scaled_mm, qx, qw, sx, sw.view(1, -1))),
+            "fp8_tensorwise_ms": timed(functools.partial(scaled_mm, qx1, qw1, one_x, one_w)),
             "quantize_eager_ms": timed(lambda x=x: fp8.quantize_rows(x)),
             "quantize_compiled_ms": timed(lambda x=x: quantize(x)),
         }
