@@ -370,9 +370,10 @@ def crop_agreement(work: Path, n: int) -> dict:
         paths = files_of(work, name, n)
         datas = [p.read_bytes() for p in paths]
         jobs = jobs_of(paths, datas)
-        crops = gpu_decode.decode_jobs(jobs, 224, "cuda")[0].cpu().numpy().astype(np.int16)
+        crops, _, done, *_ = gpu_decode.decode_jobs(jobs, 224, "cuda")
+        crops = crops.cpu().numpy().astype(np.int16)  # row r is jobs[done[r]]: images resized in groups
         for draft in (False, True):
-            cpu = np.stack([decode_bytes(d, "x", 224, draft=draft).crop for d in datas]).astype(np.int16)
+            cpu = np.stack([decode_bytes(datas[i], "x", 224, draft=draft).crop for i in done]).astype(np.int16)
             diff = np.abs(crops - cpu)
             key = f"{name}_vs_cpu_{'draft' if draft else 'exact'}"
             out[key] = {"max_abs": int(diff.max()), "mean_abs": round(float(diff.mean()), 3)}

@@ -317,3 +317,16 @@ def test_images_resized_together_give_the_crops_and_thumbnails_of_one_at_a_time(
     rows = [order[i] for i in together[2]]
     assert np.array_equal(together[0].numpy(), alone[0].numpy()[rows])
     assert np.allclose(together[1].numpy(), alone[1].numpy()[rows], atol=1e-3)
+
+
+def test_the_device_decoder_starts_at_the_first_jpeg_before_the_run_waits_for_the_model(
+    tmp_path, micro_model, monkeypatch
+):
+    every_jpeg_to_the_device(monkeypatch)
+    events = []
+    decoder, loaded_encoder = gpu_feed.DecodeThreads, IndexRun.loaded_encoder
+    monkeypatch.setattr(gpu_feed, "DecodeThreads", lambda *a, **k: events.append("decoder") or decoder(*a, **k))
+    monkeypatch.setattr(IndexRun, "loaded_encoder", lambda run: events.append("model") or loaded_encoder(run))
+    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    assert summary.indexed == 17 and summary.decoded_on["gpu"] >= 12
+    assert events[:2] == ["decoder", "model"]

@@ -126,11 +126,22 @@ class Finisher(threading.Thread):
 class Feed:
     """Gathers reader results into batches and launches them on the encoder's device."""
 
-    def __init__(self, load_encoder: Callable[[], object], batch_size: int | None, share, sink: Sink):
+    def __init__(
+        self,
+        load_encoder: Callable[[], object],
+        batch_size: int | None,
+        share,
+        sink: Sink,
+        device: str = "",
+        size: int = 0,
+    ):
         import torch
 
         self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
-        self.encoder = None  # loaded at the first result that needs the model: a re-run needs none
+        self.encoder = None  # loaded when the first batch is launched: a re-run needs none
+        # The device decoder needs only the device and the crop size: given here, it starts at the first JPEG,
+        # while the model still loads (else with the model, from the encoder's).
+        self.device, self.size, self.cuda = device, size, device.startswith("cuda")
         self.decoder: DecodeThreads | None = None
         self.stages: Counter = Counter()
         self.finisher = Finisher(sink, Counter())
@@ -145,12 +156,24 @@ class Feed:
     def _load(self) -> None:
         self.encoder = self.load_encoder()
         self.device, self.size = self.encoder.device, self.encoder.config.vision.image_size
-        self.cuda = self.device.startswith("cuda")
         self.batch_size = self.batch_size or for_encoder(self.encoder)  # None: what fits the device
+        self._on_device()
+        self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
+        if self.decoder is None:
+            self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
+
+    def _start_decoder(self) -> None:
+        """The device decoder, before the model if the device and size are known, else with the model."""
+        if not (self.device and self.size):
+            self._load()
+            return
+        self._on_device()
+        self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
+
+    def _on_device(self) -> None:
+        self.cuda = self.device.startswith("cuda")
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
-        self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
-        self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
 
     def _host_buffer(self):
         torch = self.torch
@@ -174,9 +197,9 @@ class Feed:
 
     def add(self, item: Outcome | JpegJob) -> None:
         is_job = isinstance(item, JpegJob)
-        if self.encoder is None and (is_job or item.decoded is not None):
-            self._load()
         if is_job:
+            if self.decoder is None:
+                self._start_decoder()
             self.decoder.submit(item)
         elif item.decoded is not None:
             self.cpu.append(item)
@@ -186,7 +209,7 @@ class Feed:
         self.seen += 1
         if self.seen >= STEER_EVERY:
             self._steer()
-        if self.ready >= self.batch_size or len(self.plain) >= PENDING_LIMIT:
+        if self.ready >= (self.batch_size or AUTO_CAP) or len(self.plain) >= PENDING_LIMIT:
             self.launch()
 
     @property
@@ -212,6 +235,8 @@ class Feed:
 
     def launch(self) -> None:
         """Queue one batch (at most batch_size images) on the device and hand it to the finisher."""
+        if self.encoder is None and (self.cpu or self.chunks):  # the first batch waits for the model
+            self._load()
         plain, self.plain = self.plain, []
         cpu, self.cpu = self.cpu[: self.batch_size], self.cpu[self.batch_size :]
         chunks = self._take_chunks(self.batch_size - len(cpu))
@@ -361,7 +386,7 @@ def feed_files(
     first = HW_INITIAL_SHARE if hardware_jpeg(device) else INITIAL_SHARE
     share = multiprocessing.get_context("fork").Value("d", first, lock=False)
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)
-    feed = Feed(load_encoder, batch_size, share, sink)
+    feed = Feed(load_encoder, batch_size, share, sink, device, read.size)
     ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
     results = read_all(ahead, known, read, workers, started)
 
