@@ -327,6 +327,7 @@ def test_the_device_decoder_starts_at_the_first_jpeg_before_the_run_waits_for_th
     decoder, loaded_encoder = gpu_feed.DecodeThreads, IndexRun.loaded_encoder
     monkeypatch.setattr(gpu_feed, "DecodeThreads", lambda *a, **k: events.append("decoder") or decoder(*a, **k))
     monkeypatch.setattr(IndexRun, "loaded_encoder", lambda run: events.append("model") or loaded_encoder(run))
-    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
+    batch = settings(gpu_decode="on", batch_size=64)  # one batch: no launch, so no model, before the last file
+    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), batch)
     assert summary.indexed == 17 and summary.decoded_on["gpu"] >= 12
     assert events[:2] == ["decoder", "model"]
