@@ -6,7 +6,7 @@ Reader workers (indexer.sources.reader) read and hash every file; a JPEG whose h
 threads), everything else is decoded by the worker as on the CPU path. `Feed.add` hands jobs to the device
 decoder threads (indexer.sources.decode_threads) as they arrive and gathers their crops and the CPU crops
 into batches; `launch` copies the CPU crops through
-pinned memory and queues the vision tower, asynchronously; a `Finisher` thread waits for each
+pinned memory and queues the vision tower, asynchronously; a `Finisher` thread (pipeline.finisher) waits for each
 batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
 `(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it). `share` follows the load:
 lowered while the device decoder is behind, raised while the main thread waits on the CPU workers and
@@ -17,17 +17,15 @@ decoder (tests).
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from indexer.errors import ImageError
-from indexer.model import choose_device, choose_runtime, l2_normalize
+from indexer.model import choose_device, choose_runtime
 from indexer.sources import (
     DECODE_CHUNK,
     GPU_MIN_PIXELS,
@@ -37,7 +35,6 @@ from indexer.sources import (
     JpegJob,
     Outcome,
     decode_bytes,
-    decoded_from_gpu,
     decoder_shape,
     hardware_jpeg,
     read_all,
@@ -46,10 +43,9 @@ from indexer.sources import (
 )
 
 from .batch_size import AUTO_CAP, for_encoder
+from .finisher import Batch, Finisher, Sink
 from .run import IndexRun
 
-Item = tuple[Outcome, "np.ndarray | None"]
-Sink = Callable[[list[Item]], None]
 SHARE_STEP = 0.02  # change of the share per steering window
 STEER_EVERY = 64  # reader results per steering window
 WAIT_FRACTION = 0.05  # share of a window spent waiting (on workers, or for the device decoder) that counts
@@ -61,66 +57,6 @@ INITIAL_SHARE = 0.66
 HW_INITIAL_SHARE = 0.9
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
 READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
-
-
-@dataclass
-class Batch:
-    """One launched batch: what the finisher needs once the device is done with it."""
-
-    plain: list[Outcome]  # known content and failures: no vector
-    cpu: list[Outcome]  # decoded by a worker; vectors[len(jobs):]
-    jobs: list[JpegJob]  # decoded on the device; vectors[: len(jobs)]
-    vectors: object  # torch float32 (n, dim) on the device, unnormalised
-    thumbs: object  # torch float (len(jobs), 32, 32)
-    events: dict = field(default_factory=dict)  # stage -> (start, end) CUDA events
-
-
-class Finisher(threading.Thread):
-    """Waits for each batch on the device, builds the items and passes them to the sink, in order."""
-
-    def __init__(self, sink: Sink, stages: Counter, depth: int = 2):
-        super().__init__(name="pixseek-finisher", daemon=True)
-        self.sink, self.stages = sink, stages
-        self.batches: queue.Queue = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            if self.error is None:
-                try:
-                    self.finish(batch)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by `put`/`close`
-                    self.error = exc
-
-    def finish(self, batch: Batch) -> None:
-        vectors = l2_normalize(batch.vectors.cpu().numpy())  # waits for this batch's work on the device
-        thumbs = batch.thumbs.cpu().numpy()
-        for stage, (start, end) in batch.events.items():
-            end.synchronize()
-            self.stages[stage] += start.elapsed_time(end) / 1000
-        started = time.perf_counter()
-        n = len(batch.jobs)
-        items: list[Item] = [(o, None) for o in batch.plain]
-        items += [
-            (Outcome(j.file, j.content_hash, decoded_from_gpu(j, t), None), v)
-            for j, t, v in zip(batch.jobs, thumbs, vectors[:n], strict=True)
-        ]
-        items += list(zip(batch.cpu, vectors[n : n + len(batch.cpu)], strict=True))
-        self.sink(items)
-        self.stages["finish"] += time.perf_counter() - started
-
-    def put(self, batch: Batch) -> None:
-        self.raise_error()
-        self.batches.put(batch)
-
-    def close(self) -> None:
-        self.batches.put(None)
-        self.join()
-        self.raise_error()
-
-    def raise_error(self) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 class Feed:
