@@ -87,9 +87,10 @@ def neighbour_pairs(
     if k < 1 or len(ids) < 2:
         return empty_pairs()
     known, found = np.sort(ids), []
+    allowed = known if index.ntotal > len(known) else None  # vectors of other images (offline roots) take no slot
     for s in range(0, len(ids), CHUNK):
         queries = ids[s : s + CHUNK]
-        D, hits = index.search(fetch(queries), k + 1, nprobe=nprobe)  # + 1: a query finds itself
+        D, hits = index.search(fetch(queries), k + 1, nprobe=nprobe, allowed=allowed)  # + 1: a query finds itself
         Q = np.repeat(queries, k + 1)
         hits, D = hits.ravel(), D.ravel()
         at = np.searchsorted(known, hits).clip(0, len(known) - 1)
