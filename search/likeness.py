@@ -34,11 +34,14 @@ from indexer.sources import guarded, open_image, open_source
 
 FINE_HASH_SIZE = 16  # 16 x 16 = 256-bit pHash
 COARSE_HASH_SIZE = 8  # 8 x 8 = 64 bits: the frequencies a picture of SMALL_SIDE pixels still holds
-FINE_DRAFT = 256  # JPEGs decoded at >= 256 px: the hash looks at 64 x 64
+# A picture is first reduced to this shorter side (JPEGs decoded at >= it): everything after looks at 64 px or
+# less of it, and reading the print of each image of a library is most of what dedup costs.
+WORKING_SIDE = 128
 THUMB = 32  # colour thumbnails are THUMB x THUMB
 SMALL_GRID = 8  # a small pair's colours are compared on SMALL_GRID x SMALL_GRID cells
 ZOOMS = (1.0, 0.95, 0.9)  # centre crops kept of each thumbnail's image
 ZOOM_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 0), (2, 0))  # (zoom of a, zoom of b) tried
+ZOOMS_A, ZOOMS_B = (np.array(z) for z in zip(*ZOOM_PAIRS, strict=True))
 INNER = 1 - 2 / 8  # the share of each side compared
 COLOUR_STEP = 30.0  # a pixel differs when its RMS channel residual exceeds this (0-255 scale)
 # The 256-bit hash covers 7.5 cycles across the compared three quarters of a side, which a picture needs
@@ -58,8 +61,8 @@ TURNS += ("turned 270", "turned 270 and mirrored")
 class Print:
     """What the check needs of one image, all of the picture without its outer eighth: the 256-bit pHash
     per zoom and turn, packed (zooms, 8, 32), its 64-bit coarse part per zoom, packed (zooms, 8), and colour
-    thumbnails (zooms, T, T, 3); side: the picture's shorter side in pixels as read (at most FINE_DRAFT
-    smaller than the file's)."""
+    thumbnails (zooms, T, T, 3); side: the picture's shorter side in pixels as read (a JPEG is read at no
+    less than WORKING_SIDE)."""
 
     fine: NDArray[np.uint8]
     coarse: NDArray[np.uint8]
@@ -84,7 +87,7 @@ def turned(a: np.ndarray, k: int) -> np.ndarray:
 def read_print(path: str) -> Print | None:
     """The Print of the upright image at path, or None when it cannot be read now."""
     try:
-        with guarded(path), open_image(open_source(path), draft_size=FINE_DRAFT) as image:
+        with guarded(path), open_image(open_source(path), draft_size=WORKING_SIDE) as image:
             rgb = to_rgb(image)
             rgb.load()
     except ImageError:
@@ -94,6 +97,10 @@ def read_print(path: str) -> Print | None:
 
 def make_print(rgb: Image.Image) -> Print:
     """The Print of an RGB image."""
+    side = min(rgb.size)
+    if side > WORKING_SIDE:
+        scale = WORKING_SIDE / side
+        rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.BOX)
     fine, coarse, thumbs = [], [], []
     for zoom in ZOOMS:
         image = _zoomed(rgb, zoom)
@@ -102,7 +109,7 @@ def make_print(rgb: Image.Image) -> Print:
         dct = [_dct(turned(grey[..., None], k)[..., 0]) for k in range(8)]
         fine.append([_bits(c, FINE_HASH_SIZE) for c in dct])
         coarse.append(_bits(dct[0], COARSE_HASH_SIZE))
-    return Print(np.array(fine), np.array(coarse), np.stack(thumbs), min(rgb.size))
+    return Print(np.array(fine), np.array(coarse), np.stack(thumbs), side)
 
 
 def _dct(grey: np.ndarray) -> np.ndarray:
@@ -125,7 +132,7 @@ def compare(a: Print, b: Print, max_bits: int = 256) -> Likeness:
     """How alike a and b are, under the best turn of b; past max_bits the colours are not compared (changed 1)."""
     if min(a.side, b.side) < SMALL_SIDE:
         return _compare_small(a, b, max_bits)
-    per_turn = np.array([_differ(a.fine[za, 0], b.fine[zb]) for za, zb in ZOOM_PAIRS]).min(axis=0)
+    per_turn = _differ(a.fine[ZOOMS_A, :1], b.fine[ZOOMS_B]).min(axis=0)  # (zoom pairs, 8) -> (8,)
     bits, upright = int(per_turn.min()), int(per_turn[0])
     if bits > max_bits:
         return Likeness(bits, upright, 1.0, 0)
@@ -141,7 +148,7 @@ def compare(a: Print, b: Print, max_bits: int = 256) -> Likeness:
 def _compare_small(a: Print, b: Print, max_bits: int) -> Likeness:
     """compare() for a pair with a picture under SMALL_SIDE: upright, coarse hash, colours on the small grid."""
     scale = FINE_HASH_SIZE**2 // COARSE_HASH_SIZE**2  # in bits of 256, like the fine hash
-    bits = scale * min(int(_differ(a.coarse[za], b.coarse[zb])) for za, zb in ZOOM_PAIRS)
+    bits = scale * int(_differ(a.coarse[ZOOMS_A], b.coarse[ZOOMS_B]).min())
     if bits > max_bits:
         return Likeness(bits, bits, 1.0, 0)
     cells = slice(SMALL_GRID // 8, SMALL_GRID - SMALL_GRID // 8)
