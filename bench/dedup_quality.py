@@ -43,6 +43,7 @@ from indexer.sources import synthetic
 from indexer.sources.synthetic import PHOTOS, STEREO, photo, procedural
 from search import Searcher
 from search.dedup import DedupSettings, find_groups
+from search.likeness import SMALL_SIDE, SMALL_STEP
 from search.members import load_members
 from search.near_identical import PixelCheck, candidate_pairs
 
@@ -308,6 +309,7 @@ def main() -> None:
             "bench_s": round(time.perf_counter() - start, 1),
             "defaults": {k: getattr(defaults, k) for k in (*PICKED, "turned_bits")},
             "defaults_are_the_tuning_pick": all(getattr(defaults, k) == tuned["pick"][k] for k in PICKED),
+            "small_pictures": {"side_under": SMALL_SIDE, "cell_step": SMALL_STEP},  # search.likeness, from tuning
             "tuning": {"files": len(tuning.base), **tuned},
             "report": {"files": len(reporting.base), **reported},
         },
