@@ -1,6 +1,6 @@
 """Near-identical tier quality per transform family: thresholds chosen on one set, figures reported on another.
 
-    python bench/dedup_quality.py            # about two minutes on 2 cores; writes bench/results/dedup_quality.json
+    python bench/dedup_quality.py            # a few minutes on 2 cores; writes bench/results/dedup_quality.json
 
 Families (issue 22): JPEG q30-q90, resize 0.25-2x, centre crop 5-10%, flip (mirror, upside down), rotate
 90/180/270, brightness/contrast +-20%, a small text overlay (a caption bar along the bottom edge).
@@ -9,13 +9,17 @@ burst-like crops. Report set, never seen by the tuning: scikit-image's 20 bundle
 seed, with their copies, plus pairs made to look alike: each shape recoloured (same shapes and layout, other
 colours), the stereo motorcycle pair, and two overlapping crops of each photo shifted by 30% of its width
 (distinct photos, like a burst).
-Tuning sweeps fine_bits (upright) x max_changed, turned_bits held at its default, on candidate pairs and, among
-the settings without a false pair
-(PRECISION), takes those with the best worst-family recall and picks the strictest of them (furthest from the
-precision cliff, which the sweep shows past 72 bits); the
-report indexes its set and runs find_groups with the defaults in search.dedup (which should be that pick),
+Both sets are indexed (with --model): the embedding neighbours are candidates too.
+Tuning compares the pairs of the loosest candidates once and sweeps fine_bits (upright) x max_changed on them,
+turned_bits held at its default; among the settings without a false pair (PRECISION) it takes those with the
+best worst-family recall and picks the strictest (furthest from the precision cliff). At that pick it sweeps
+the candidate sources, phash_bits x neighbours, and of those as good keeps the loosest (furthest from the
+recall cliff; the cheapest of the tie, 12 bits and 3 neighbours, found 0.925 of the report set's captioned
+shapes); the grid stops where candidates start to cost (pHash within 20 bits triples them; a neighbour adds
+about one pair per image and every image is read once any is asked for).
+The report indexes its set and runs find_groups with the defaults in search.dedup (which should be the pick),
 counting every pair put in one group: recall per family (of (original, copy) pairs), precision over all pairs
-of distinct images.
+of distinct images; candidate_recall: the same families' pairs among the candidates before the pixel check.
 """
 
 from __future__ import annotations
@@ -24,26 +28,32 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
-import imagehash
 import numpy as np
 from common import emit, machine
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from indexer.library import session
 from indexer.pipeline.indexing import index
 from indexer.pipeline.run import IndexSettings
 from indexer.sources import synthetic
 from indexer.sources.synthetic import PHOTOS, STEREO, photo, procedural
+from search import Searcher
 from search.dedup import DedupSettings, find_groups
-from search.likeness import compare, read_print
-from search.pairs import hash_bytes, turned_hamming_pairs
+from search.likeness import SMALL_SIDE, SMALL_STEP
+from search.members import load_members
+from search.near_identical import PixelCheck, candidate_pairs
 
 REAL_PHOTOS = (*PHOTOS, "microaneurysms", *STEREO)  # 20 photos bundled in scikit-image's wheel
 PRECISION = 1.0
 FINE_BITS = tuple(range(24, 105, 8))
 MAX_CHANGED = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05)
+PHASH_BITS = (4, 8, 12, 16)
+NEIGHBOURS = (0, 3, 5, 10)
+PICKED = ("phash_bits", "neighbours", "fine_bits", "max_changed")  # what the tuning chooses
 
 
 def _jpeg(q):
@@ -182,31 +192,71 @@ def _worst_recall(result: dict) -> float:
     return min(v for kind, fams in result.items() if isinstance(fams, dict) for v in fams.values())
 
 
-def tune(files: list[str], truth: Truth, phash_bits: int, turned_bits: int) -> dict:
-    """Candidate pairs (64-bit pHash, any flip/turn) compared once, then every threshold setting on them."""
-    hexes = []
-    for path in files:
-        with Image.open(path) as image:
-            hexes.append(str(imagehash.phash(ImageOps.grayscale(image.convert("RGB")))))
-    a, b, _ = turned_hamming_pairs(np.arange(len(files)), hash_bytes(hexes), phash_bits)
-    candidates = scores({_key(files[i], files[j]) for i, j in zip(a.tolist(), b.tolist(), strict=True)}, truth)
-    print("candidate recall", {k: v for k, v in candidates.items() if isinstance(v, dict)})
-    prints = {i: read_print(files[i]) for i in set(a.tolist()) | set(b.tolist())}
-    pairs_ij = zip(a.tolist(), b.tolist(), strict=True)
-    compared = [(files[i], files[j], compare(prints[i], prints[j], max(FINE_BITS))) for i, j in pairs_ij]
-    sweep = []
-    for bits in FINE_BITS:
-        for changed in MAX_CHANGED:
-            close = [(x, y, like) for x, y, like in compared if like.upright_bits <= bits or like.bits <= turned_bits]
-            pairs = {_key(x, y) for x, y, like in close if like.changed <= changed}
-            result = scores(pairs, truth)
-            sweep.append({"fine_bits": bits, "max_changed": changed, "worst_recall": _worst_recall(result), **result})
-    ok = [row for row in sweep if row["precision"] is not None and row["precision"] >= PRECISION]
+def _recall(result: dict) -> dict:
+    return {k: v for k, v in result.items() if isinstance(v, dict)}
+
+
+def _library_images(library: Path) -> tuple[Searcher, dict[int, list[str]], dict[int, str | None]]:
+    """The indexed library's searcher, its files per image id and each image's 64-bit pHash."""
+    searcher = Searcher(library)
+    with session(searcher.db) as s:
+        members = load_members(s)
+    paths: dict[int, list[str]] = defaultdict(list)
+    for m in members:
+        paths[m.image_id].append(m.path)
+    return searcher, paths, {m.image_id: m.phash for m in members}
+
+
+def _path_pairs(pairs, paths: dict[int, list[str]]) -> set[tuple[str, str]]:
+    """Every pair of files of two paired images, and of the files of one image (exact copies)."""
+    out = {
+        _key(x, y)
+        for a, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)
+        for x in paths[a]
+        for y in paths[b]
+    }
+    return out | {_key(x, y) for files in paths.values() for x, y in combinations(files, 2)}
+
+
+def tune(root: Path, library: Path, truth: Truth, model: str, turned_bits: int) -> dict:
+    """Index the tuning set; compare the pairs of the loosest candidates once (search.near_identical's PixelCheck
+    keeps them), sweep fine_bits x max_changed on those, then the candidate sources at that pick."""
+    index([root], library, model, IndexSettings(workers=1))
+    searcher, paths, hashes = _library_images(library)
+    check = PixelCheck(lambda i: paths[i][0], max(FINE_BITS))
+    candidates = {(p, k): candidate_pairs(searcher, hashes, p, k) for p in PHASH_BITS for k in NEIGHBOURS}
+
+    def run(phash_bits: int, neighbours: int, fine_bits: int, max_changed: float) -> dict:
+        setting = {
+            "phash_bits": phash_bits,
+            "neighbours": neighbours,
+            "fine_bits": fine_bits,
+            "max_changed": max_changed,
+        }
+        accept = DedupSettings(**setting, turned_bits=turned_bits).alike
+        result = scores(_path_pairs(check.pairs(candidates[phash_bits, neighbours], accept), paths), truth)
+        size = len(candidates[phash_bits, neighbours][0])
+        return {**setting, "candidates": size, "worst_recall": _worst_recall(result), **result}
+
+    loosest = (max(PHASH_BITS), max(NEIGHBOURS))
+    thresholds = [run(*loosest, bits, changed) for bits in FINE_BITS for changed in MAX_CHANGED]
+    pick = _best(thresholds, key=lambda r: (r["fine_bits"], r["max_changed"]))  # the strictest
+    sources = [run(p, k, pick["fine_bits"], pick["max_changed"]) for p in PHASH_BITS for k in NEIGHBOURS]
+    pick = _best(sources, key=lambda r: (-r["candidates"], -r["phash_bits"], -r["neighbours"]))  # the loosest
+    proposed = scores(_path_pairs(candidates[pick["phash_bits"], pick["neighbours"]], paths), truth)
+    brief = ("phash_bits", "neighbours", "fine_bits", "max_changed", "candidates", "worst_recall", "precision")
+    return {
+        "candidate_recall": _recall(proposed),
+        "pick": pick,
+        "sweep": [{k: r[k] for k in brief} for r in thresholds + sources],
+    }
+
+
+def _best(rows: list[dict], key) -> dict:
+    """Among the rows without a false pair (PRECISION), those with the best worst-family recall; the first by key."""
+    ok = [r for r in rows if r["precision"] is not None and r["precision"] >= PRECISION]
     best = max(r["worst_recall"] for r in ok)
-    pick = min((r for r in ok if r["worst_recall"] == best), key=lambda r: (r["fine_bits"], r["max_changed"]))
-    brief = [{k: r[k] for k in ("fine_bits", "max_changed", "worst_recall", "precision")} for r in sweep]
-    candidate_recall = {k: v for k, v in candidates.items() if isinstance(v, dict)}
-    return {"candidates": len(compared), "candidate_recall": candidate_recall, "pick": pick, "sweep": brief}
+    return min((r for r in ok if r["worst_recall"] == best), key=key)
 
 
 def report(root: Path, library: Path, truth: Truth, model: str) -> dict:
@@ -217,7 +267,18 @@ def report(root: Path, library: Path, truth: Truth, model: str) -> dict:
     groups = find_groups(library)
     seconds = time.perf_counter() - start
     pairs = {_key(x.path, y.path) for g in groups if g.tier != "burst" for x, y in combinations(g.members, 2)}
-    return {"index_s": round(indexed, 1), "dedup_s": round(seconds, 2), "groups": len(groups), **scores(pairs, truth)}
+    searcher, paths, hashes = _library_images(library)
+    defaults = DedupSettings()
+    proposed = scores(
+        _path_pairs(candidate_pairs(searcher, hashes, defaults.phash_bits, defaults.neighbours), paths), truth
+    )
+    return {
+        "index_s": round(indexed, 1),
+        "dedup_s": round(seconds, 2),
+        "groups": len(groups),
+        "candidate_recall": _recall(proposed),
+        **scores(pairs, truth),
+    }
 
 
 def main() -> None:
@@ -228,15 +289,16 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pixseek-bench-dedup-quality-"))
     defaults = DedupSettings()
+    start = time.perf_counter()
     try:
         tuning = build(work / "tune", "tune", args.shapes)
-        tuned = tune(sorted(tuning.base), tuning, defaults.phash_bits, defaults.turned_bits)
-        print("tuning pick", {k: tuned["pick"][k] for k in ("fine_bits", "max_changed", "worst_recall", "precision")})
+        tuned = tune(work / "tune", work / "tune-lib", tuning, args.model, defaults.turned_bits)
+        print("tuning pick", {k: tuned["pick"][k] for k in (*PICKED, "worst_recall", "precision")}, flush=True)
         if args.tune_only:
             return
         reporting = build(work / "report", "report", args.shapes)
-        reported = report(work / "report", work / "lib", reporting, args.model)
-        print("report", {k: v for k, v in reported.items()}, flush=True)
+        reported = report(work / "report", work / "report-lib", reporting, args.model)
+        print("report", reported, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     emit(
@@ -244,9 +306,10 @@ def main() -> None:
         {
             "machine": machine(None),
             "model": args.model,
-            "defaults": {k: getattr(defaults, k) for k in ("phash_bits", "fine_bits", "turned_bits", "max_changed")},
-            "defaults_are_the_tuning_pick": (defaults.fine_bits, defaults.max_changed)
-            == (tuned["pick"]["fine_bits"], tuned["pick"]["max_changed"]),
+            "bench_s": round(time.perf_counter() - start, 1),
+            "defaults": {k: getattr(defaults, k) for k in (*PICKED, "turned_bits")},
+            "defaults_are_the_tuning_pick": all(getattr(defaults, k) == tuned["pick"][k] for k in PICKED),
+            "small_pictures": {"side_under": SMALL_SIDE, "cell_step": SMALL_STEP},  # search.likeness, from tuning
             "tuning": {"files": len(tuning.base), **tuned},
             "report": {"files": len(reporting.base), **reported},
         },

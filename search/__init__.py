@@ -3,8 +3,8 @@ terms, filters, a relevance cutoff per query) through `Searcher`; near-duplicate
 actions with undo); curation (recipes, subsets, diversity) and export; facets and map points for the UI;
 and the evaluation of search quality. It reads libraries through `indexer`'s fronts only.
 
-query, filters, relevance, fusion <- searcher <- likeness <- pairs, grouping, keep, members, dismissals, references
-<- dedup <- actions;
+query, filters, relevance, fusion <- searcher; likeness, pairs <- near_identical; near_identical, grouping, keep,
+members, dismissals, references <- dedup <- actions;
 recipe <- export <- curate (with diversity); facets, points, evaluation on top of searcher; remote (a
 running `pixseek serve` searched the same way).
 """

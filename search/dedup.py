@@ -6,10 +6,12 @@
 
 Tiers (each member says which one joined it, and its distance to the keeper):
 - exact: files with the same bytes (one catalog image, one sha256); distance 0.
-- near-identical: pairs whose stored 64-bit pHash, one side flipped or turned, is within phash_bits, confirmed
-  on their pixels (search.likeness): 256-bit pHash within fine_bits under the best flip/turn, and at most
-  max_changed of the picture differing in solid colour patches; distance in bits of 256. Flipped and
-  quarter-turned pixel copies are near-identical.
+- near-identical: pairs proposed by the stored 64-bit pHash, one side flipped or turned, within phash_bits,
+  or by the embedding index (each image's `neighbours` nearest), confirmed on their pixels (search.likeness):
+  256-bit pHash within fine_bits under the best flip/turn, and at most max_changed of the picture differing
+  in solid colour patches; images two steps apart through confirmed pairs are compared directly too
+  (search.near_identical); distance in bits of 256. Flipped, quarter-turned, cropped (up to 10%) and
+  captioned pixel copies are near-identical.
 - semantic: embedding cosine >= min_cosine under the model that indexed the library; candidates from the
   production index, decided on the stored float32 vectors; distance 1 - cosine. Off by default: it groups
   images that show the same thing (the two photos of a stereo pair), which is curation, not cleaning.
@@ -39,11 +41,13 @@ from .grouping import TIER_ORDER, passes, separate_bursts
 from .keep import DEFAULT_ORDER, best_first, check_order, deciding_rule, rank_key
 from .likeness import Likeness
 from .members import Member, load_members
-from .pairs import Pairs, confirm_near, cosine_pairs, hash_bytes, turned_hamming_pairs
+from .near_identical import PixelCheck, Refused, candidate_pairs, indexed_ids
+from .pairs import Pairs, cosine_pairs
 from .references import inside_any, reference_folders
 from .searcher import Searcher
 
 TIERS = ("exact", "near-identical", "semantic")
+MAX_NEIGHBOURS = 100  # embedding neighbours per image: past this the candidates cost more than they find
 
 
 class BadDedupSettings(PixseekError):
@@ -55,16 +59,19 @@ class DedupSettings:
     """Every dedup default lives here: the CLI, the UI and the HTTP service all start from DedupSettings()."""
 
     tiers: tuple[str, ...] = ("exact", "near-identical")
-    # 64-bit pHash (any flip/turn of one side): candidates within this many bits. bench/dedup_quality.py's tuning
-    # set: 12 proposes 0.65 of the shapes' caption-bar copies (17.7k candidates), 16: 0.83 (31k), 20: 0.90 (92k).
-    phash_bits: int = 16
-    # near-identical, chosen on bench/dedup_quality.py's tuning set (its report set is measured apart):
-    fine_bits: int = 48  # 256-bit pHash, upright, within this many bits
+    # near-identical, all four chosen on bench/dedup_quality.py's tuning set (its report set is measured apart).
+    # Candidates: the loosest of those that reach the best recall there (the whole-frame pHash alone finds 0.90 of
+    # the caption-bar copies at 16 bits; the neighbours find the rest, and the crops it misses).
+    phash_bits: int = 16  # 64-bit pHash (any flip/turn of one side) within this many bits
+    neighbours: int = 10  # ... or among each other's this many nearest in the embedding index
+    # Decided on pixels: the strictest thresholds with the best worst-family recall and no false pair (the
+    # first false pair comes at 80 bits).
+    fine_bits: int = 64  # 256-bit pHash, upright, within this many bits
     # ... or under a flip/turn within this many: eight tries find more coincidences (the demo's white square in
     # one corner of a blue field and in the mirrored corner of another is 38 bits apart flipped; a q55 re-encode
     # of a textured shape 44 upright), so a turned match needs closer hashes.
     turned_bits: int = 32
-    max_changed: float = 0.005  # and at most this share of the picture differing in solid colour patches
+    max_changed: float = 0.0  # and at most this share of the picture differing in solid colour patches
     # semantic: exact embedding cosine at least this. Model-specific: bench/dedup.py with tiny-shapes gives
     # pair precision 0.90 at 0.98, 0.997 at 0.99 (chaining 0.02), 1.0 at 0.995; tune it for other models.
     min_cosine: float = 0.99
@@ -80,6 +87,8 @@ class DedupSettings:
             raise BadDedupSettings(f"unknown tier {unknown[0]!r}" if unknown else "no tier chosen")
         if not (0 <= self.phash_bits <= 64 and 0 <= self.fine_bits <= 256 and -1 <= self.min_cosine <= 1):
             raise BadDedupSettings("thresholds: phash_bits 0..64, fine_bits 0..256, min_cosine -1..1")
+        if not 0 <= self.neighbours <= MAX_NEIGHBOURS:
+            raise BadDedupSettings(f"neighbours: 0..{MAX_NEIGHBOURS} nearest images per image")
         if not 0 <= self.max_changed <= 1:
             raise BadDedupSettings("max_changed is a share of the picture, 0..1")
         return DedupSettings(**{**vars(self), "keep_order": check_order(self.keep_order)})
@@ -136,11 +145,11 @@ def find_groups(library: str | Path | None = None, settings: DedupSettings | Non
     for m in best_first(members, settings.keep_order):
         files[m.image_id].append(m)
     order = sorted(files, key=lambda i: rank_key(files[i][0], settings.keep_order))
-    pairs = _tier_pairs(searcher, files, settings)
 
     def is_dismissed(a: int, b: int) -> bool:
         return tuple(sorted((files[a][0].content_hash, files[b][0].content_hash))) in dismissed
 
+    pairs = _tier_pairs(searcher, files, settings, None if settings.show_dismissed else is_dismissed)
     groups = _groups(order, files, _without(pairs, is_dismissed, settings.show_dismissed), settings)
     return [_marked(g, is_dismissed) for g in groups] if settings.show_dismissed else groups
 
@@ -167,18 +176,18 @@ def _marked(group: Group, dismissed) -> Group:
     return Group(group.id, group.tier, group.distance, group.keep, group.members, group.why + "; dismissed", True)
 
 
-def _tier_pairs(searcher: Searcher, files: dict[int, list[Member]], settings: DedupSettings) -> dict[str, Pairs]:
+def _tier_pairs(
+    searcher: Searcher, files: dict[int, list[Member]], settings: DedupSettings, refused: Refused | None
+) -> dict[str, Pairs]:
     out = {}
     if "near-identical" in settings.tiers:
-        hashed = np.array([i for i, fs in files.items() if fs[0].phash], np.int64)
-        codes = hash_bytes([files[i][0].phash for i in hashed.tolist()])
-        candidates = turned_hamming_pairs(hashed, codes, settings.phash_bits)
-        path_of = lambda i: files[i][0].path  # noqa: E731
-        out["near-identical"] = confirm_near(candidates, path_of, settings.alike, settings.fine_bits)
+        hashes = {i: fs[0].phash for i, fs in files.items()}
+        candidates = candidate_pairs(searcher, hashes, settings.phash_bits, settings.neighbours)
+        check = PixelCheck(lambda i: files[i][0].path, max(settings.fine_bits, settings.turned_bits))
+        out["near-identical"] = check.pairs(candidates, settings.alike, refused)
     if "semantic" in settings.tiers and files:
         fetch = fetch_vectors(searcher.db, searcher.model_id, searcher.dim)
-        ids = np.intersect1d(np.fromiter(files, np.int64), searcher.index.ids())
-        out["semantic"] = cosine_pairs(searcher.index, fetch, ids, settings.min_cosine)
+        out["semantic"] = cosine_pairs(searcher.index, fetch, indexed_ids(searcher, files), settings.min_cosine)
     return out
 
 

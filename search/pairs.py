@@ -1,9 +1,10 @@
 """Candidate pairs of images for the dedup tiers, each with its measured distance.
 
-near-identical: the catalog's 64-bit pHash proposes pairs (FAISS binary range search), in each of the
-eight flips and quarter turns of one side, and search.likeness decides on the two files' pixels. The 64-bit
-hash alone cannot: it puts scikit-image's stereo motorcycle pair (two photos) 4 bits apart, closer than
-JPEG q10 copies of some photos (up to 8), and grey levels alone join a red and a purple star.
+near-identical (search.near_identical decides): the catalog's 64-bit pHash proposes pairs (FAISS binary
+range search), in each of the eight flips and quarter turns of one side, and so do each image's nearest
+neighbours in the library's index (a crop or a caption moves the whole frame's hash, not the embedding).
+Neither can decide: the 64-bit hash puts scikit-image's stereo motorcycle pair (two photos) 4 bits apart,
+closer than JPEG q10 copies of some photos (up to 8), and grey levels alone join a red and a purple star.
 
 semantic: the production index proposes pairs (a range search a little below the threshold) and the
 catalog's float32 vectors decide. IVF-PQ scores are biased low (FACTS: 0.77 for pairs at exact cosine
@@ -19,8 +20,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from indexer.library import VectorIndex
-
-from .likeness import Likeness, Print, compare, read_print
 
 Ids = NDArray[np.int64]  # (n,) catalog image ids
 Pairs = tuple[Ids, Ids, NDArray[np.float32]]  # (a, b, distance), a < b
@@ -68,13 +67,10 @@ def hamming_pairs(
     for variant in codes[None] if variants is None else variants:
         lims, D, J = index.range_search(np.ascontiguousarray(variant), max_bits + 1)  # radius is exclusive
         Q = np.repeat(np.arange(len(ids)), np.diff(lims).astype(np.int64))
-        found.append(np.stack([np.minimum(Q, J), np.maximum(Q, J), D.astype(np.int64)], axis=1)[Q != J])
-    rows = np.concatenate(found)
-    rows = rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]  # each pair's fewest bits first
-    first = np.ones(len(rows), bool)
-    first[1:] = np.any(rows[1:, :2] != rows[:-1, :2], axis=1)
-    rows = rows[first]
-    return ids[rows[:, 0]], ids[rows[:, 1]], rows[:, 2].astype(np.float32)
+        found.append((Q[Q != J], J[Q != J], D[Q != J].astype(np.float32)))
+    q, j, d = (np.concatenate(x) for x in zip(*found, strict=True))
+    a, b = ids[q], ids[j]
+    return united((np.minimum(a, b), np.maximum(a, b), d))  # each pair once, with its fewest bits
 
 
 def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> Pairs:
@@ -82,26 +78,36 @@ def turned_hamming_pairs(ids: Ids, codes: NDArray[np.uint8], max_bits: int) -> P
     return hamming_pairs(ids, codes, max_bits, dihedral_codes(codes))
 
 
-def confirm_near(
-    candidates: Pairs, path_of: Callable[[int], str], accept: Callable[[Likeness], bool], max_bits: int = 256
+def neighbour_pairs(
+    index: VectorIndex, fetch: Callable[[Ids], np.ndarray], ids: Ids, k: int, *, nprobe: int = DEDUP_NPROBE
 ) -> Pairs:
-    """The candidate pairs whose pixels `accept` finds alike (search.likeness); distance the 256-bit pHash bits.
-    Pairs past max_bits are refused on their hashes alone, before their colours are compared.
+    """Each id with its k nearest other ids among `ids` in the index, as pairs a < b (each once); distance
+    1 - the index's cosine. `fetch` gives the stored vectors the queries are made of."""
+    ids = np.asarray(ids, np.int64)
+    if k < 1 or len(ids) < 2:
+        return empty_pairs()
+    known, found = np.sort(ids), []
+    allowed = known if index.ntotal > len(known) else None  # vectors of other images (offline roots) take no slot
+    for s in range(0, len(ids), CHUNK):
+        queries = ids[s : s + CHUNK]
+        D, hits = index.search(fetch(queries), k + 1, nprobe=nprobe, allowed=allowed)  # + 1: a query finds itself
+        Q = np.repeat(queries, k + 1)
+        hits, D = hits.ravel(), D.ravel()
+        at = np.searchsorted(known, hits).clip(0, len(known) - 1)
+        keep = (hits != Q) & (known[at] == hits)
+        found.append((Q[keep], hits[keep], (1.0 - D[keep]).astype(np.float32)))
+    a, b, d = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    return united((np.minimum(a, b), np.maximum(a, b), d))
 
-    Each image's file is read once; an image that cannot be read confirms nothing."""
-    cache: dict[int, Print | None] = {}
 
-    def pixels(image_id: int) -> Print | None:
-        if image_id not in cache:
-            cache[image_id] = read_print(path_of(image_id))
-        return cache[image_id]
-
-    out = []
-    for a, b in zip(candidates[0].tolist(), candidates[1].tolist(), strict=True):
-        pa, pb = pixels(a), pixels(b)
-        if pa is not None and pb is not None and accept(alike := compare(pa, pb, max_bits)):
-            out.append((a, b, alike.bits))
-    return _as_pairs(out)
+def united(*parts: Pairs) -> Pairs:
+    """The pairs of all parts (each a < b), each pair once with its smallest distance; sorted by (a, b)."""
+    a, b, d = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.lexsort((d, b, a))
+    a, b, d = a[order], b[order], d[order]
+    first = np.ones(len(a), bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], d[first].astype(np.float32)
 
 
 def cosine_pairs(
@@ -149,10 +155,3 @@ def _chunk_pairs(index, fetch, known: Ids, queries: Ids, radius: float, min_cosi
     cos = np.einsum("ij,ij->i", xq[Q], xb[where])
     ok = cos >= min_cosine
     return queries[Q[ok]], hits[ok], (1.0 - cos[ok]).astype(np.float32)
-
-
-def _as_pairs(rows: list[tuple[int, int, float]]) -> Pairs:
-    if not rows:
-        return empty_pairs()
-    a, b, d = zip(*rows, strict=True)
-    return np.array(a, np.int64), np.array(b, np.int64), np.array(d, np.float32)

@@ -90,6 +90,7 @@ def test_stricter_near_identical_threshold_splits_the_low_quality_copies_off(lib
     [
         (DedupSettings(tiers=("fuzzy",)), BadDedupSettings, "unknown tier 'fuzzy'"),
         (DedupSettings(fine_bits=300), BadDedupSettings, "fine_bits 0..256"),
+        (DedupSettings(neighbours=-1), BadDedupSettings, "neighbours: 0..100 nearest"),
         (DedupSettings(keep_order=("prettiest",)), UnknownKeepRule, "unknown keep rule 'prettiest'"),
     ],
 )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from indexer.library.vectors import VectorIndex
-from search.pairs import cosine_pairs, hamming_pairs
+from search.pairs import cosine_pairs, hamming_pairs, neighbour_pairs, united
 
 D, N, PLANTED, MIN_COSINE = 64, 3000, 300, 0.9
 
@@ -72,3 +72,23 @@ def test_hamming_pairs_are_exactly_the_pairs_within_the_radius():
     i, j = np.nonzero(np.triu(dist <= 10, 1))
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == set(zip((ids[i]).tolist(), ids[j].tolist(), strict=True))
     np.testing.assert_array_equal(bits, dist[a - 1000, b - 1000])
+
+
+def test_neighbour_pairs_are_each_vectors_k_nearest_by_brute_force(planted, tmp_path):
+    index = VectorIndex.open(tmp_path, D)  # exact search at this size
+    index.rebuild(np.arange(N), planted)
+    ids = np.arange(0, N, 2)  # only these are files: the others' vectors must not be paired
+    a, b, dist = neighbour_pairs(index, lambda q: planted[q], ids, 3)
+    sims = planted[ids] @ planted[ids].T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.argsort(-sims, axis=1)[:, :3]
+    truth = {tuple(sorted((int(ids[i]), int(ids[j])))) for i, row in enumerate(nearest) for j in row}
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == truth and np.all(a < b)
+    np.testing.assert_allclose(dist, 1 - np.einsum("ij,ij->i", planted[a], planted[b]), atol=1e-3)
+
+
+def test_united_pairs_keep_each_pair_once_with_its_smallest_distance():
+    first = (np.array([1, 2]), np.array([5, 3]), np.array([4.0, 1.0], np.float32))
+    second = (np.array([1, 0]), np.array([5, 9]), np.array([2.0, 7.0], np.float32))
+    a, b, d = united(first, second)
+    assert list(zip(a.tolist(), b.tolist(), d.tolist(), strict=True)) == [(0, 9, 7.0), (1, 5, 2.0), (2, 3, 1.0)]

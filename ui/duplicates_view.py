@@ -30,6 +30,9 @@ def sidebar_settings() -> DedupSettings:
     with st.sidebar:
         tiers = st.multiselect("Tiers", TIERS, list(DEFAULTS.tiers), key="dups_tiers")
         phash = st.slider("pHash candidates within (bits of 64)", 0, 32, DEFAULTS.phash_bits, key="dups_phash")
+        near = st.slider(
+            "Also each image's nearest (embedding) as candidates", 0, 50, DEFAULTS.neighbours, key="dups_neighbours"
+        )
         fine = st.slider("Near-identical within (bits of 256)", 0, 128, DEFAULTS.fine_bits, key="dups_fine")
         changed = st.slider(
             "Near-identical: colours may differ on (share)", 0.0, 0.1, DEFAULTS.max_changed, 0.001, key="dups_changed"
@@ -38,7 +41,8 @@ def sidebar_settings() -> DedupSettings:
         burst = st.number_input("Burst window (seconds; 0: off)", 0.0, 3600.0, DEFAULTS.burst_seconds, key="dups_burst")
         bursts = st.checkbox("Treat bursts as duplicates", key="dups_bursts")
         shown = st.checkbox("Show groups marked not duplicates", key="dups_show_dismissed")
-    thresholds = {"phash_bits": phash, "fine_bits": fine, "max_changed": changed, "min_cosine": cosine}
+    thresholds = {"phash_bits": phash, "neighbours": near, "fine_bits": fine, "max_changed": changed}
+    thresholds["min_cosine"] = cosine
     return DedupSettings(tuple(tiers), **thresholds, burst_seconds=burst, include_bursts=bursts, show_dismissed=shown)
 
 

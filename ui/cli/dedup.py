@@ -112,6 +112,9 @@ def dedup_command(
     phash_bits: Annotated[
         int, typer.Option(help="64-bit pHash candidates within this many bits.")
     ] = DEFAULTS.phash_bits,
+    neighbours: Annotated[
+        int, typer.Option(help="Also each image's this many nearest in the embedding index as candidates; 0: none.")
+    ] = DEFAULTS.neighbours,
     fine_bits: Annotated[
         int, typer.Option(help="Near-identical: 256-bit pHash (best flip/turn) within this many bits.")
     ] = DEFAULTS.fine_bits,
@@ -160,7 +163,8 @@ def dedup_command(
         if undo_:
             return _print_record(undo(library))
         _references(library, reference, forget_reference)
-        thresholds = {"phash_bits": phash_bits, "fine_bits": fine_bits, "max_changed": max_changed}
+        thresholds = {"phash_bits": phash_bits, "neighbours": neighbours, "fine_bits": fine_bits}
+        thresholds |= {"max_changed": max_changed}
         thresholds |= {"min_cosine": min_cosine, "burst_seconds": burst_seconds}
         settings = _settings(tier, semantic, thresholds, bursts, keep_order, show_dismissed)
         if dismiss_ or undismiss_:
