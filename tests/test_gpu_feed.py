@@ -206,7 +206,7 @@ class StubDecoder:
 def steered(share: float, waited: float, decoder: StubDecoder | None) -> float:
     """The share after one steering window of one second with `waited` s spent waiting on the workers."""
     value = multiprocessing.get_context("fork").Value("d", share, lock=False)
-    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=value, sink=list)
+    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=value, sink=list, device="cpu", size=32)
     feed.decoder, feed.waited, feed.window_started = decoder, waited, feed.window_started - 1.0
     feed._steer()
     feed.decoder = None
@@ -233,7 +233,7 @@ def test_the_share_holds_while_neither_side_waits_or_the_decoder_is_busy():
 def test_batches_hold_batch_size_images_taken_from_decoded_chunks_in_order(tmp_path):
     from indexer.sources.decode_threads import Chunk
 
-    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=None, sink=list)
+    feed = gpu_feed.Feed(lambda: None, batch_size=4, share=None, sink=list, device="cpu", size=32)
     jobs = [f"job{i}" for i in range(6)]
     feed.chunks = [Chunk(jobs[:3], np.arange(3), np.arange(3), []), Chunk(jobs[3:], np.arange(3, 6), np.arange(3), [])]
     first = feed._take_chunks(4)

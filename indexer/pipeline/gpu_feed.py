@@ -68,15 +68,15 @@ class Feed:
         batch_size: int | None,
         share,
         sink: Sink,
-        device: str = "",
-        size: int = 0,
+        device: str,
+        size: int,
     ):
         import torch
 
         self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
         self.encoder = None  # loaded when the first batch is launched: a re-run needs none
-        # The device decoder needs only the device and the crop size: given here, it starts at the first JPEG,
-        # while the model still loads (else with the model, from the encoder's).
+        # The device decoder needs only the device and the crop size: it starts at the first JPEG, while the model
+        # still loads.
         self.device, self.size, self.cuda = device, size, device.startswith("cuda")
         self.decoder: DecodeThreads | None = None
         self.stages: Counter = Counter()
@@ -95,14 +95,8 @@ class Feed:
         self.batch_size = self.batch_size or for_encoder(self.encoder)  # None: what fits the device
         self._on_device()
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
-        if self.decoder is None:
-            self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
 
     def _start_decoder(self) -> None:
-        """The device decoder, before the model if the device and size are known, else with the model."""
-        if not (self.device and self.size):
-            self._load()
-            return
         self._on_device()
         self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
 
@@ -311,7 +305,8 @@ def feed_files(
     sink: Sink,
     on_item: Callable[[Feed], None] = lambda feed: None,
     started: Callable[[], None] = lambda: None,
-    device: str = "",
+    *,
+    device: str,
 ) -> tuple[Counter, Counter]:
     """Read `files` in `workers` processes and encode them through a Feed on `device`; returns (stage seconds,
     images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result,
@@ -352,7 +347,9 @@ def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, work
     prefetch = run.prefetch_model if todo else lambda: None
     known = run.known_hashes()
     device = choose_device(choose_runtime(run.settings.runtime, run.settings.device), run.settings.device)
-    stages, counts = feed_files(todo, known, read, workers, run.loaded_encoder, batch, sink, progress, prefetch, device)
+    stages, counts = feed_files(
+        todo, known, read, workers, run.loaded_encoder, batch, sink, progress, prefetch, device=device
+    )
     run.stages.update(stages)
     run.decoded_on.update(counts)
 
