@@ -84,8 +84,24 @@ def write_photo(args: tuple[Path, int, int, int]) -> int:
     return len(data)
 
 
-def generate(work: Path, counts: dict[str, int]) -> dict:
-    info = {}
+def copy_of(data: bytes, k: int) -> bytes:
+    """The JPEG `data` with a comment segment naming copy k before its first quantisation table: other bytes
+    (another content hash, so indexed as a file of its own), the same pixels and the same decode work."""
+    at = data.index(b"\xff\xdb")
+    text = f"pixseek bench copy {k}".encode()
+    return data[:at] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + data[at:]
+
+
+def write_copy(args: tuple[Path, Path, int]) -> int:
+    path, source, k = args
+    data = copy_of(source.read_bytes(), k)
+    path.write_bytes(data)
+    return len(data)
+
+
+def generate(work: Path, counts: dict[str, int], unique: dict[str, int] | None = None) -> dict:
+    """Write the sets; a set's files past unique[name] are copies of its first ones (copy_of)."""
+    info, unique = {}, unique or {}
     with multiprocessing.get_context("fork").Pool(os.cpu_count()) as pool:
         for name, n in counts.items():
             if n <= 0:
@@ -94,12 +110,16 @@ def generate(work: Path, counts: dict[str, int]) -> dict:
             folder.mkdir(parents=True, exist_ok=True)
             width, height = SETS[name]
             started = time.perf_counter()
+            first = min(n, unique.get(name) or n)
             jobs = [(folder / f"{i // 1000:03d}" / f"{i:06d}.jpg", i, width, height) for i in range(n)]
             for sub in {j[0].parent for j in jobs}:
                 sub.mkdir(exist_ok=True)
-            sizes = pool.map(write_photo, jobs, chunksize=8)
+            sizes = pool.map(write_photo, jobs[:first], chunksize=8)
+            copies = [(j[0], jobs[i % first][0], i // first) for i, j in enumerate(jobs) if i >= first]
+            sizes += pool.map(write_copy, copies, chunksize=8)
             info[name] = {
                 "files": n,
+                "unique": first,
                 "mean_bytes": int(np.mean(sizes)),
                 "seconds": round(time.perf_counter() - started),
             }
@@ -360,6 +380,126 @@ def decode_profile(work: Path, n: int) -> dict:
     return out
 
 
+def _rate(fn, batches: list) -> float:
+    """Items/s of fn over `batches` (lists), after one warm-up call, device work included."""
+    import torch
+
+    fn(batches[0])
+    torch.cuda.synchronize()
+    started = time.perf_counter()
+    for batch in batches:
+        fn(batch)
+    torch.cuda.synchronize()
+    return round(sum(map(len, batches)) / (time.perf_counter() - started), 1)
+
+
+def _spin(seconds: float) -> float:
+    """Python loop iterations/s in this thread for `seconds` (how much of the GIL it gets)."""
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        count += 1
+    return count / seconds
+
+
+def _busy_decoder(datas: list[bytes], stop) -> None:
+    """A CPU reader worker's load: PIL draft decodes of 12 MP JPEGs until `stop` is set."""
+    from indexer.sources.decode import decode_bytes
+
+    i = 0
+    while not stop.is_set():
+        decode_bytes(datas[i % len(datas)], "x", 224)
+        i += 1
+
+
+def decode_probe(work: Path, n: int, workers: int) -> dict:
+    """Large set, the hardware decoder with warm decoders (creation timed apart): decode alone at chunks of 64
+    under other decoder settings; whether its call lets other Python threads run (GIL); decode + resize in one
+    thread against DecodeThreads; the same while `workers` processes decode JPEGs on the CPU, as the reader
+    workers do in an index run. Images/s each."""
+    import torch
+    from nvidia import nvimgcodec
+
+    from indexer.sources import gpu_decode, hw_jpeg
+    from indexer.sources.decode_threads import DecodeThreads
+
+    paths = files_of(work, "large", n)
+    datas = [p.read_bytes() for p in paths]
+    jobs = jobs_of(paths, datas)
+    chunks = [datas[i : i + 64] for i in range(0, len(datas), 64)]
+    job_chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
+    out: dict = {}
+    started = time.perf_counter()
+    decoder = hw_jpeg.decoder_for("cuda")
+    torch.cuda.synchronize()
+    out["decoder_create_s"] = round(time.perf_counter() - started, 3)
+    out["decode_only"] = _rate(lambda d: hw_jpeg.decode(decoder, d, "cuda"), chunks)
+    hw = nvimgcodec.BackendKind.HW_GPU_ONLY
+    variants = {
+        "cpu_threads_4": {"max_num_cpu_threads": 4},
+        "cpu_threads_8": {"max_num_cpu_threads": 8},
+        "prealloc": {
+            "options": "nvjpeg_hw_decoder:preallocate_batch_size=64 nvjpeg_hw_decoder:preallocate_width_hint=4000 "
+            "nvjpeg_hw_decoder:preallocate_height_hint=4000"
+        },
+        "hw_only": {},
+    }
+    for name, kwargs in variants.items():
+        try:
+            started = time.perf_counter()
+            other = nvimgcodec.Decoder(device_id=0, backends=[nvimgcodec.Backend(hw)], **kwargs)
+            out[f"create_{name}_s"] = round(time.perf_counter() - started, 3)
+            out[f"decode_only_{name}"] = _rate(lambda d, o=other: hw_jpeg.decode(o, d, "cuda"), chunks)
+        except Exception as exc:  # noqa: BLE001 - a variant this release lacks
+            out[f"decode_only_{name}"] = f"failed: {exc}"
+    alone = _spin(1.0)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            for d in chunks:
+                hw_jpeg.decode(decoder, d, "cuda")
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    time.sleep(0.3)
+    during = _spin(2.0)
+    stop.set()
+    thread.join()
+    out["python_speed_during_decode"] = round(during / alone, 3)  # ~1.0: the decode call releases the GIL
+    out["decode_resize_one_thread"] = _rate(lambda j: gpu_decode.decode_jobs(j, 224, "cuda"), job_chunks)
+
+    def threads_rate() -> float:
+        threads = DecodeThreads(224, "cuda:0", 1, 64)
+        for job in jobs[:64]:
+            threads.submit(job)
+        threads.take(wait=True)  # its decoder made and warm
+        started = time.perf_counter()
+        for job in jobs:
+            threads.submit(job)
+        decoded = sum(len(c.jobs) for c in threads.take(wait=True))
+        torch.cuda.synchronize()
+        threads.close()
+        return round(decoded / (time.perf_counter() - started), 1)
+
+    out["decode_threads"] = threads_rate()
+    stop = multiprocessing.get_context("fork").Event()
+    procs = [
+        multiprocessing.get_context("fork").Process(target=_busy_decoder, args=(datas[:16], stop), daemon=True)
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(1.0)
+    try:
+        out[f"decode_only_beside_{workers}_cpu_decoders"] = _rate(lambda d: hw_jpeg.decode(decoder, d, "cuda"), chunks)
+        out[f"decode_threads_beside_{workers}_cpu_decoders"] = threads_rate()
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.join(timeout=10)
+    return out
+
+
 def crop_agreement(work: Path, n: int) -> dict:
     """GPU crops against the CPU path's (draft on and off): max / mean abs uint8 difference per set."""
     from indexer.sources import gpu_decode
@@ -469,6 +609,7 @@ def main() -> None:
     parser.add_argument("--phases", nargs="*", help="run only these phases (default: all)")
     parser.add_argument("--small", type=int, default=20000)
     parser.add_argument("--large", type=int, default=1500)
+    parser.add_argument("--large-unique", type=int, help="photos generated; the rest of --large are copies of them")
     parser.add_argument("--arch", default="vit-g-14")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
@@ -486,7 +627,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     if args.generate in ("all", "sets"):
-        info = generate(args.work, {"small": args.small, "large": args.large})
+        info = generate(args.work, {"small": args.small, "large": args.large}, {"large": args.large_unique})
         (args.work / "sets.json").write_text(json.dumps(info))
     if args.generate in ("all", "model"):
         write_model(args.work, args.arch)
@@ -503,6 +644,7 @@ def main() -> None:
         "decode_bounds": lambda: decode_bounds(args.work, 256),
         "decode_threads": lambda: decode_threads(args.work, 256),
         "decode_profile": lambda: decode_profile(args.work, 256),
+        "decode_probe": lambda: decode_probe(args.work, 512, args.workers),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
         "small": lambda: small_on(args, 1),
         # FP8 vision tower (runtimes.fp8): its gate runs at the load (the model wait includes it, and the

@@ -331,3 +331,57 @@ def test_the_device_decoder_starts_at_the_first_jpeg_before_the_run_waits_for_th
     summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), batch)
     assert summary.indexed == 17 and summary.decoded_on["gpu"] >= 12
     assert events[:2] == ["decoder", "model"]
+
+
+def device_jobs(folder: Path) -> list:
+    paths = sorted(folder.glob("photo*.jpg"))
+    return [gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), p.read_bytes(), "0" * 64, 10**9, 0) for p in paths]
+
+
+@pytest.mark.parametrize("stage", ["decode_many", "crop_decoded"])
+def test_a_failure_in_either_thread_of_a_decode_lane_reaches_the_caller_and_nothing_hangs(tmp_path, monkeypatch, stage):
+    from indexer.sources.decode_threads import DecodeThreads
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"{stage} broke")
+
+    monkeypatch.setattr(gpu_decode, stage, broken)
+    threads = DecodeThreads(32, "cpu", threads=1, chunk=4)
+    for job in device_jobs(photos(tmp_path / "photos")):
+        try:
+            threads.submit(job)
+        except RuntimeError:
+            break
+    with pytest.raises(RuntimeError, match=f"{stage} broke"):
+        threads.take(wait=True)
+    threads.close()
+
+
+def test_decode_lanes_give_every_job_back_once_decoded_or_refused(tmp_path):
+    from indexer.sources.decode_threads import DecodeThreads
+
+    jobs = device_jobs(photos(tmp_path / "photos")) * 3
+    threads = DecodeThreads(32, "cpu", threads=2, chunk=5)
+    for job in jobs:
+        threads.submit(job)
+    chunks = threads.take(wait=True)
+    threads.close()
+    names = sorted(j.file.relpath for c in chunks for j in [*c.jobs, *c.refused])
+    assert names == sorted(j.file.relpath for j in jobs)
+    assert sum(len(c.jobs) for c in chunks) == len(jobs) and all(len(c.crops) == len(c.jobs) for c in chunks)
+    assert all(j.data is None for c in chunks for j in c.jobs)  # the bytes are dropped once decoded
+
+
+def test_a_chunk_of_large_images_is_pushed_before_it_has_its_full_count(tmp_path, monkeypatch):
+    import indexer.sources.decode_threads as decode_threads
+
+    jobs = device_jobs(photos(tmp_path / "photos"))
+    pixels = jobs[0].fields["width"] * jobs[0].fields["height"]
+    monkeypatch.setattr(decode_threads, "CHUNK_PIXELS", 2 * pixels)
+    threads = decode_threads.DecodeThreads(32, "cpu", threads=1, chunk=64)
+    for job in jobs[:6]:
+        threads.submit(job)
+    assert len(threads.pending) < 2  # pushed in pairs, not held for 64
+    chunks = threads.take(wait=True)
+    threads.close()
+    assert sum(len(c.jobs) for c in chunks) == 6 and max(len(c.jobs) for c in chunks) <= 3

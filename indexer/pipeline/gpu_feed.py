@@ -263,7 +263,8 @@ class Feed:
         """Wait for the last batch; returns the stage seconds (main thread, device, finisher, decoders)."""
         if self.decoder is not None:
             self.decoder.close()
-            self.stages.update(gpu_decode=self.decoder.busy, gpu_decode_blocked=self.decoder.blocked)
+            decoder = self.decoder
+            self.stages.update(gpu_decode=decoder.busy, gpu_crop=decoder.crop_busy, gpu_decode_blocked=decoder.blocked)
         self.finisher.close()
         return self.stages + self.finisher.stages
 

@@ -159,9 +159,15 @@ def decode_many(datas: list[bytes], device: str) -> tuple[list, str]:
 
 def decode_jobs(jobs: list[JpegJob], size: int, device: str):
     """(crops uint8 (m, S, S, 3), thumbs float (m, 32, 32), decoded job indices, refused job indices, decoder)."""
+    images, decoder = decode_many([j.data for j in jobs], device) if jobs else ([], "")
+    return (*crop_decoded(jobs, images, size, device), decoder)
+
+
+def crop_decoded(jobs: list[JpegJob], images: list, size: int, device: str):
+    """decode_jobs' second step, on the current stream: (crops, thumbs, decoded indices, refused indices) of
+    `images` (decode_many's, one per job, None where refused)."""
     import torch
 
-    images, decoder = decode_many([j.data for j in jobs], device) if jobs else ([], "")
     crops, thumbs, done = [], [], []
     refused = [i for i, image in enumerate(images) if image is None]
     for group in _groups(jobs, images):
@@ -176,8 +182,8 @@ def decode_jobs(jobs: list[JpegJob], size: int, device: str):
         done += group
     if not crops:
         empty = torch.zeros((0, size, size, 3), dtype=torch.uint8, device=device)
-        return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused, decoder
-    return torch.cat(crops), torch.cat(thumbs), done, sorted(refused), decoder
+        return empty, torch.zeros((0, PHASH_SIZE, PHASH_SIZE), device=device), done, refused
+    return torch.cat(crops), torch.cat(thumbs), done, sorted(refused)
 
 
 def _groups(jobs: list[JpegJob], images: list) -> list[list[int]]:
