@@ -5,8 +5,8 @@
 - the four linear shapes of a block at --batch-size images (257 tokens each): bfloat16 F.linear against
   torch._scaled_mm in e4m3 with per-row scales (what runtimes.fp8 uses) and with one scale per tensor, and the
   per-row quantisation of the activation alone, eager and compiled (TFLOP/s, milliseconds);
-- the whole tower (indexer's torch runtime, --layers blocks) in bfloat16 and in fp8 (compiled blocks):
-  images/s, and the 12 device kernels that took the most time in one fp8 batch (torch.profiler).
+- the whole tower (indexer's torch runtime, --layers blocks) in bfloat16 and in fp8 (compiled blocks, with
+  each of FP8_OPTIONS): images/s, and the 12 device kernels that took the most time in one batch of each.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ import functools
 from common import emit, machine, slug
 from vision_tower import images_per_s
 
+# Inductor options the fp8 tower is compiled with, one tower each (runtimes.fp8.COMPILE_OPTIONS is the first).
+FP8_OPTIONS = {
+    "default": {"triton.multi_kernel": 1},
+    "looped": {},
+    "tuned": {"triton.multi_kernel": 1, "coordinate_descent_tuning": True},
+}
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
 
 
@@ -84,6 +90,7 @@ def tower(args) -> dict:
 
     from indexer.model.directory import architecture, bpe_dir
     from indexer.model.load import build_encoder
+    from indexer.model.runtimes import fp8
     from indexer.model.state import random_state
 
     config = architecture("vit-g-14")
@@ -95,25 +102,31 @@ def tower(args) -> dict:
         for _ in range(3)
     ]
     out = {}
-    for dtype in ("bfloat16", "fp8"):
+    variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in FP8_OPTIONS.items()}}
+    for name, (dtype, options) in variants.items():
+        torch._dynamo.reset()
+        if options is not None:
+            fp8.COMPILE_OPTIONS = options
         encoder = build_encoder(
             "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,
             batch_size=args.batch_size,
         )  # fmt: skip
         encoder.tower("vision")
         with torch.inference_mode():
-            out[f"{dtype}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
+            out[f"{name}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
             if dtype == "fp8":
-                out["fp8_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
+                out[f"{name}_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
                 with profile(activities=[ProfilerActivity.CUDA]) as prof:
                     encoder.vision_tensor(crops[0])
                     torch.cuda.synchronize()
                 events = sorted(prof.key_averages(), key=lambda e: -e.device_time_total)[:12]
-                out["fp8_top_kernels_ms"] = {e.key[:90]: round(e.device_time_total / 1000, 2) for e in events}
-        print(dtype, {k: v for k, v in out.items() if k.startswith(dtype)}, flush=True)
+                out[f"{name}_top_kernels_ms"] = {e.key[:90]: round(e.device_time_total / 1000, 2) for e in events}
+        print(name, {k: v for k, v in out.items() if k.startswith(name)}, flush=True)
         del encoder
         torch.cuda.empty_cache()
-    out["fp8_over_bf16"] = round(out["fp8_images_per_s"] / out["bfloat16_images_per_s"], 3)
+    for name in variants:
+        if name != "bfloat16":
+            out[f"{name}_over_bf16"] = round(out[f"{name}_images_per_s"] / out["bfloat16_images_per_s"], 3)
     return out
 
 
