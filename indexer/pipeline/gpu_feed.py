@@ -95,6 +95,9 @@ class Feed:
         self.batch_size = self.batch_size or for_encoder(self.encoder)  # None: what fits the device
         self._on_device()
         self.pinned = [[self._host_buffer(), None] for _ in range(3)]  # [buffer, event of its last copy]
+        # Host-to-device copies run on a stream of their own, beside the previous batch's encode: on the encode's
+        # stream the model waited for each batch's crops (2% of the time on 500x375 JPEGs, one H100).
+        self.copy_stream = self.torch.cuda.Stream(self.device) if self.cuda else None
 
     def _start_decoder(self) -> None:
         self._on_device()
@@ -237,10 +240,16 @@ class Feed:
             slot[1].synchronize()
         host = slot[0][: len(outcomes)]  # a batch never holds more crops than batch_size
         np.stack([o.decoded.crop for o in outcomes], out=host.numpy())
-        on_device = host.to(self.device, non_blocking=True)
-        if self.cuda:
-            slot[1] = self.torch.cuda.Event()
+        if not self.cuda:
+            return host  # encoded before the buffer comes round again (the CPU encodes synchronously)
+        torch = self.torch
+        with torch.cuda.stream(self.copy_stream):
+            on_device = host.to(self.device, non_blocking=True)
+            slot[1] = torch.cuda.Event()
             slot[1].record()
+        encode = torch.cuda.current_stream()
+        encode.wait_event(slot[1])
+        on_device.record_stream(encode)  # its memory came from the copy stream's pool: freed after the encode
         return on_device
 
     def _on_cpu(self, job: JpegJob) -> Outcome:

@@ -4,10 +4,9 @@ torchvision runs one nvJPEG decoder per process behind a lock and waits for its 
 call, and the resize, crop and thumbnail launches after a decode are host work as well. So decoding
 in the main thread, a batch at a time, left both the GPU's JPEG engines and the CPU workers idle in
 turn (12 MP set: 102 images/s against decode bounds of 193 + 99). Here `submit` queues jobs in
-chunks; `threads` threads, each on its own CUDA stream, decode them (one thread's resize overlaps
-another's nvJPEG call, which runs without the GIL) and `take` hands back the finished chunks. A full
-queue blocks `submit`: the time spent there says the device is the side that is behind. On an H100
-host confined to 16 cores: 201 images/s end to end on 12 MP JPEGs; the threads alone decode 405/s.
+chunks; `threads` lanes take them, each a decode thread and a crop thread on CUDA streams of their own (see
+DecodeThreads), and `take` hands back the finished chunks. A full queue blocks `submit`: the time spent there
+says the device is the side that is behind.
 Jobs that come without their bytes (reader.with_bytes says why) are given them by `load` in LOADERS
 threads as they are queued, ahead of the decoder; a job still without bytes after that (its file changed)
 goes back as refused.
