@@ -411,6 +411,35 @@ def _busy_decoder(datas: list[bytes], stop) -> None:
         i += 1
 
 
+def _concurrent_decode(chunks: list, threads: int) -> float:
+    """Images/s of `threads` threads decoding `chunks` between them, each with its own decoder (warm)."""
+    import torch
+
+    from indexer.sources import hw_jpeg
+
+    ready, go = threading.Barrier(threads + 1), threading.Event()
+
+    def work(share: list) -> None:
+        decoder = hw_jpeg.decoder_for("cuda")
+        hw_jpeg.decode(decoder, share[0], "cuda")
+        torch.cuda.synchronize()
+        ready.wait()
+        go.wait()
+        for chunk in share:
+            hw_jpeg.decode(decoder, chunk, "cuda")
+        torch.cuda.synchronize()
+
+    workers = [threading.Thread(target=work, args=(chunks[i::threads],)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    started = time.perf_counter()
+    go.set()
+    for worker in workers:
+        worker.join()
+    return round(sum(map(len, chunks)) / (time.perf_counter() - started), 1)
+
+
 def decode_probe(work: Path, n: int, workers: int) -> dict:
     """Large set, the hardware decoder with warm decoders (creation timed apart): decode alone at chunks of 64
     under other decoder settings; whether its call lets other Python threads run (GIL); decode + resize in one
@@ -433,6 +462,10 @@ def decode_probe(work: Path, n: int, workers: int) -> dict:
     torch.cuda.synchronize()
     out["decoder_create_s"] = round(time.perf_counter() - started, 3)
     out["decode_only"] = _rate(lambda d: hw_jpeg.decode(decoder, d, "cuda"), chunks)
+    out["decode_only_chunk_128"] = _rate(
+        lambda d: hw_jpeg.decode(decoder, d, "cuda"), [datas[i : i + 128] for i in range(0, len(datas), 128)]
+    )
+    out["decode_only_2_threads"] = _concurrent_decode(chunks, 2)
     hw = nvimgcodec.BackendKind.HW_GPU_ONLY
     variants = {
         "cpu_threads_4": {"max_num_cpu_threads": 4},
@@ -468,8 +501,8 @@ def decode_probe(work: Path, n: int, workers: int) -> dict:
     out["python_speed_during_decode"] = round(during / alone, 3)  # ~1.0: the decode call releases the GIL
     out["decode_resize_one_thread"] = _rate(lambda j: gpu_decode.decode_jobs(j, 224, "cuda"), job_chunks)
 
-    def threads_rate() -> float:
-        threads = DecodeThreads(224, "cuda:0", 1, 64)
+    def threads_rate(lanes: int = 1) -> float:
+        threads = DecodeThreads(224, "cuda:0", lanes, 64)
         for job in jobs[:64]:
             threads.submit(job)
         threads.take(wait=True)  # its decoder made and warm
@@ -482,6 +515,7 @@ def decode_probe(work: Path, n: int, workers: int) -> dict:
         return round(decoded / (time.perf_counter() - started), 1)
 
     out["decode_threads"] = threads_rate()
+    out["decode_threads_2_lanes"] = threads_rate(2)
     stop = multiprocessing.get_context("fork").Event()
     procs = [
         multiprocessing.get_context("fork").Process(target=_busy_decoder, args=(datas[:16], stop), daemon=True)
