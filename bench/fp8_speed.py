@@ -102,7 +102,8 @@ def tower(args) -> dict:
         for _ in range(3)
     ]
     out = {}
-    variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in FP8_OPTIONS.items()}}
+    chosen = {k: FP8_OPTIONS[k] for k in args.fp8_options or FP8_OPTIONS}
+    variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in chosen.items()}}
     for name, (dtype, options) in variants.items():
         torch._dynamo.reset()
         if options is not None:
@@ -136,9 +137,12 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=40)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--card", default=None)
+    parser.add_argument("--fp8-options", nargs="*", choices=list(FP8_OPTIONS), help="fp8 towers to time (default: all)")
+    parser.add_argument("--skip-linears", action="store_true", help="time the towers only")
     args = parser.parse_args()
     result = {"machine": machine(args.card), "batch_size": args.batch_size, "layers": args.layers}
-    result["linears"] = linears(args.batch_size * 257)
+    if not args.skip_linears:
+        result["linears"] = linears(args.batch_size * 257)
     result["tower"] = tower(args)
     emit(slug("fp8_speed", f"bs{args.batch_size}", args.card), result)
 
