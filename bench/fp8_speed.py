@@ -20,8 +20,8 @@ from vision_tower import images_per_s
 
 # Inductor options the fp8 tower is compiled with, one tower each (runtimes.fp8.COMPILE_OPTIONS is the first).
 FP8_OPTIONS = {
-    "default": {"triton.multi_kernel": 1},
-    "looped": {},
+    "default": {},
+    "multi_kernel": {"triton.multi_kernel": 1},
     "tuned": {"triton.multi_kernel": 1, "coordinate_descent_tuning": True},
 }
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}

@@ -39,10 +39,10 @@ GATE_IMAGES = 256
 # (0.9991 with either alone); on ViT-g/14's 40 blocks they are 5% of the linear work.
 KEPT_BLOCKS = (0, -1)
 COMPILE = "PIXSEEK_FP8_COMPILE"  # =off: run the FP8 tower eagerly on CUDA too (to compare, or past a compiler bug)
-# Inductor options for the blocks. Its looped reductions read a row twice (once for the row's amax, once to
-# quantise it); multi_kernel also makes the persistent kind, a row held in registers and read once, for rows
-# up to 16k wide (ViT-g/14's 1,408 and 6,144), and keeps whichever runs faster on the device.
-COMPILE_OPTIONS: dict = {"triton.multi_kernel": 1}
+# Inductor options for the blocks (none: its defaults, what was measured). Its looped reductions read a row twice
+# (once for the row's amax, once to quantise it); bench/fp8_speed.py also times {"triton.multi_kernel": 1}, which
+# makes the persistent kind too (a row read once, for rows up to 16k wide) and keeps whichever runs faster.
+COMPILE_OPTIONS: dict = {}
 # scikit-image's bundled photos (in its wheel: nothing is downloaded). Named here rather than taken from
 # indexer.sources.synthetic: the model layer knows nothing of the sources.
 PHOTOS = (
