@@ -701,7 +701,6 @@ def main() -> None:
         "large_group_1": lambda: large_with(args, "sources.gpu_decode", RESIZE_GROUP=1),
         "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
         "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
-        "large_nice_0": lambda: large_with(args, "sources.reader", GPU_PATH_NICE=0),
         "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
         "large_chunk_128": lambda: large_with(
             args, "sources.decode_threads", HW_DECODE_CHUNK=128, CHUNK_PIXELS=1_600_000_000

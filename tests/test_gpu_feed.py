@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import sqlite3
 from pathlib import Path
 
@@ -93,21 +92,6 @@ def test_only_rgb_and_grey_jpegs_are_handed_to_the_device_undecoded(tmp_path):
     }
     share.value = 0.0
     assert {type(r).__name__ for r in read_all(found(folder), frozenset(), read, workers=2)} == {"Outcome"}
-
-
-@pytest.mark.parametrize("gpu_path", [True, False])
-def test_reader_workers_yield_the_cores_to_the_process_feeding_a_device(tmp_path, gpu_path):
-    from indexer.sources import reader
-
-    folder = photos(tmp_path / "photos")
-    share = multiprocessing.get_context("fork").Value("d", 1.0, lock=False) if gpu_path else None
-    before = {child.pid for child in multiprocessing.active_children()}
-    niceness = set()
-    for _ in read_all(found(folder), frozenset(), ReadSettings(32, gpu_share=share), workers=2):
-        workers = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
-        niceness |= {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers}
-    mine = os.getpriority(os.PRIO_PROCESS, 0)
-    assert niceness == {min(mine + reader.GPU_PATH_NICE, 19) if gpu_path else mine}
 
 
 def test_jpegs_for_the_device_leave_their_bytes_on_disk_and_are_read_again_as_hashed(tmp_path):

@@ -178,7 +178,6 @@ def _close(pool, before: set[int]) -> None:
 # its task, and imap then waits forever. Each worker notes in shared memory which file it is on, so the
 # main process can record that file as failed and stop waiting for it.
 
-GPU_PATH_NICE = 5  # niceness added to the workers on the GPU path (0: none)
 CRASHED = "the decoder process died on this file (a crash in an image library, or killed for memory)"
 SPARE_SLOTS = 64  # worker replacements before a slot is reused
 TERMINATE_WAIT = 3.0  # seconds Pool.terminate gets before its workers are killed
@@ -189,10 +188,6 @@ _slot = 0
 def _init_worker(known: frozenset[str], settings: ReadSettings, slots, taken) -> None:
     global _slots, _slot
     _init(known, settings)
-    if settings.gpu_share is not None and GPU_PATH_NICE:
-        # Beside a device the workers yield the cores to the process that feeds it: its decode, crop and
-        # launch threads keep the GPU busy, while a worker only adds its few CPU-decoded images.
-        os.nice(GPU_PATH_NICE)
     with taken.get_lock():
         _slot, taken.value = taken.value % (len(slots) // 2), taken.value + 1
     _slots = slots
