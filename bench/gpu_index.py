@@ -10,7 +10,10 @@ library; reported: images/s over the whole run and in steady state (from 10% to 
 the per-stage seconds (IndexSummary.stages; gpu_decode/copy/encode are device seconds), how many
 images each side decoded, and GPU utilisation sampled by nvidia-smi. Also measured in the same run:
 timm's vit_giant_patch14_clip_224 bf16 model-only images/s (the anchor), the GPU-only and CPU-only
-decode bounds of the large set, and how far GPU crops are from the CPU path's.
+decode bounds of the large set, and how far GPU crops are from the CPU path's. `decode_probe` and
+`decode_beside` time the hardware JPEG decoder apart from an index run: alone, under other settings, beside CPU
+decoders, beside an encoding model and beside file reads. `--large-unique` makes the large set's tail out of
+copies (another comment segment each: other hashes, the same decode work) to measure longer runs cheaply.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -384,12 +388,13 @@ def _rate(fn, batches: list) -> float:
     """Items/s of fn over `batches` (lists), after one warm-up call, device work included."""
     import torch
 
+    stream = torch.cuda.current_stream()  # this thread's work only: another thread may keep the device busy
     fn(batches[0])
-    torch.cuda.synchronize()
+    stream.synchronize()
     started = time.perf_counter()
     for batch in batches:
         fn(batch)
-    torch.cuda.synchronize()
+    stream.synchronize()
     return round(sum(map(len, batches)) / (time.perf_counter() - started), 1)
 
 
@@ -531,6 +536,63 @@ def decode_probe(work: Path, n: int, workers: int) -> dict:
         stop.set()
         for proc in procs:
             proc.join(timeout=10)
+    return out
+
+
+def decode_beside(work: Path, n: int, batch: int) -> dict:
+    """Large set, warm hardware decoder, decode alone at chunks of 64 against the same beside what an index
+    run does at once: timm's ViT-g/14 encoding batches in another thread (its own stream), and 4 threads
+    reading the files again (the loaders). Images/s each, and the encoder's alone and beside the decoder."""
+    import timm
+    import torch
+
+    from indexer.sources import hw_jpeg
+
+    paths = files_of(work, "large", n)
+    datas = [p.read_bytes() for p in paths]
+    chunks = [datas[i : i + 64] for i in range(0, len(datas), 64)]
+    decoder = hw_jpeg.decoder_for("cuda")
+    decode = lambda d: hw_jpeg.decode(decoder, d, "cuda")  # noqa: E731
+    out: dict = {"decode_alone": _rate(decode, chunks)}
+    model = timm.create_model("vit_giant_patch14_clip_224", pretrained=False, num_classes=0)
+    model = model.to(device="cuda", dtype=torch.bfloat16).eval()
+    x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=torch.bfloat16)
+
+    def beside(work_fn, seconds: float | None = None) -> float:
+        """Images/s of work_fn in a thread while the decoder runs over the chunks (or for `seconds` alone)."""
+        stop, done = threading.Event(), [0]
+
+        def loop() -> None:
+            torch.cuda.set_stream(torch.cuda.Stream())
+            with torch.inference_mode():
+                while not stop.is_set():
+                    done[0] += work_fn()
+
+        thread = threading.Thread(target=loop)
+        thread.start()
+        time.sleep(1.0)
+        started, before = time.perf_counter(), done[0]
+        if seconds:
+            time.sleep(seconds)
+        else:
+            out[f"decode_beside_{work_fn.__name__}"] = _rate(decode, chunks)
+        rate = (done[0] - before) / (time.perf_counter() - started)
+        stop.set()
+        thread.join()
+        return round(rate, 1)
+
+    def encoder() -> int:
+        model(x)
+        torch.cuda.current_stream().synchronize()
+        return batch
+
+    def loaders() -> int:
+        with ThreadPoolExecutor(4) as pool:
+            return sum(1 for _ in pool.map(Path.read_bytes, paths[:64]))
+
+    out["encoder_alone"] = beside(encoder, seconds=5.0)
+    out["encoder_beside_decode"] = beside(encoder)
+    beside(loaders)
     return out
 
 
@@ -679,6 +741,7 @@ def main() -> None:
         "decode_threads": lambda: decode_threads(args.work, 256),
         "decode_profile": lambda: decode_profile(args.work, 256),
         "decode_probe": lambda: decode_probe(args.work, 512, args.workers),
+        "decode_beside": lambda: decode_beside(args.work, 512, args.batch_size),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),
         "small": lambda: small_on(args, 1),
         # FP8 vision tower (runtimes.fp8): its gate runs at the load (the model wait includes it, and the
