@@ -343,47 +343,6 @@ def decode_threads(work: Path, n: int) -> dict:
     return out
 
 
-def decode_profile(work: Path, n: int) -> dict:
-    """Large set on the device, where the time goes: the decoder alone at chunks of 16, 32 and 64; the
-    resize, crop and thumbnail of already decoded images alone; DecodeThreads at chunks of 16 and 64 with
-    1 and 2 threads. Images/s each."""
-    import torch
-
-    from indexer.sources import gpu_decode
-    from indexer.sources.decode_threads import DecodeThreads
-
-    jobs = jobs_of(files_of(work, "large", n), [p.read_bytes() for p in files_of(work, "large", n)])
-    out: dict = {}
-    gpu_decode.decode_many([j.data for j in jobs[:16]], "cuda")
-    for chunk in (16, 32, 64):
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        for i in range(0, len(jobs), chunk):
-            images, out["decoder"] = gpu_decode.decode_many([j.data for j in jobs[i : i + chunk]], "cuda")
-        torch.cuda.synchronize()
-        out[f"decode_only_chunk_{chunk}"] = round(len(jobs) / (time.perf_counter() - started), 1)
-    images = gpu_decode.decode_many([j.data for j in jobs[:64]], "cuda")[0]
-    torch.cuda.synchronize()
-    started = time.perf_counter()
-    for job, image in zip(jobs[:64], images, strict=True):
-        x = gpu_decode.resized(gpu_decode.upright(image[None], job.orientation), 224)
-        gpu_decode.crop(x, 224), gpu_decode.grey_thumb(x)
-    torch.cuda.synchronize()
-    out["resize_crop_thumb_only"] = round(64 / (time.perf_counter() - started), 1)
-    for chunk in (16, 64):
-        for threads in (1, 2):
-            decoder = DecodeThreads(224, "cuda:0", threads=threads, chunk=chunk)
-            started = time.perf_counter()
-            for job in jobs:
-                decoder.submit(job)
-            decoder.push()
-            decoded = sum(len(c.jobs) for c in decoder.take(wait=True))
-            torch.cuda.synchronize()
-            out[f"threads_{threads}_chunk_{chunk}"] = round(decoded / (time.perf_counter() - started), 1)
-            decoder.close()
-    return out
-
-
 def _rate(fn, batches: list) -> float:
     """Items/s of fn over `batches` (lists), after one warm-up call, device work included."""
     import torch
@@ -739,7 +698,6 @@ def main() -> None:
         "orientations": lambda: orientation_agreement(args.work),
         "decode_bounds": lambda: decode_bounds(args.work, 256),
         "decode_threads": lambda: decode_threads(args.work, 256),
-        "decode_profile": lambda: decode_profile(args.work, 256),
         "decode_probe": lambda: decode_probe(args.work, 512, args.workers),
         "decode_beside": lambda: decode_beside(args.work, 512, args.batch_size),
         "large": lambda: index_set(args.work, "large", args.work / "model", args, cpus=args.large_cpus),

@@ -77,7 +77,7 @@ class Feed:
         self.encoder = None  # loaded when the first batch is launched: a re-run needs none
         # The device decoder needs only the device and the crop size: it starts at the first JPEG, while the model
         # still loads.
-        self.device, self.size, self.cuda = device, size, device.startswith("cuda")
+        self.device, self.size = device, size
         self.decoder: DecodeThreads | None = None
         self.stages: Counter = Counter()
         self.finisher = Finisher(sink, Counter())
@@ -103,8 +103,11 @@ class Feed:
         self._on_device()
         self.decoder = DecodeThreads(self.size, self.device, *decoder_shape(self.device), load=with_bytes)
 
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
     def _on_device(self) -> None:
-        self.cuda = self.device.startswith("cuda")
         if self.cuda:  # events and copies go to the current device: make it the encoder's (--gpus shards)
             self.torch.cuda.set_device(self.device)
 

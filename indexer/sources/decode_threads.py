@@ -77,11 +77,10 @@ class Chunk:
 
 @dataclass
 class _Decoded:
-    """A chunk between a lane's two threads: its jobs, those read, their decoded images (None where refused)
+    """A chunk between a lane's two threads: its jobs, the decoded images of those read (None where refused)
     on the decode thread's stream, and the event after which they are complete; images None when it failed."""
 
     jobs: list
-    read: list
     images: list | None
     decoder: str
     ready: object
@@ -204,10 +203,10 @@ class DecodeThreads:
                 read = [j for j in jobs if j.data is not None]
                 with torch.inference_mode():
                     images, decoder = gpu_decode.decode_many([j.data for j in read], self.device) if read else ([], "")
-                item = _Decoded(jobs, read, images, decoder, self._record())
+                item = _Decoded(jobs, images, decoder, self._record())
             except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by submit/take
                 self.error = exc
-                item = _Decoded(jobs, [], None, "", None)
+                item = _Decoded(jobs, None, "", None)
             with self.cond:
                 self.busy += time.perf_counter() - started
             handover.put(item)  # blocks while the crop thread is behind: decoded images wait on the device
@@ -250,7 +249,7 @@ class DecodeThreads:
         return event
 
     def _crop(self, item: _Decoded) -> Chunk:
-        read = item.read
+        read = [j for j in item.jobs if j.data is not None]  # decode_many's images are of these, in order
         crops, thumbs, done, refused = gpu_decode.crop_decoded(read, item.images, self.size, self.device)
         decoded = [dataclasses.replace(read[i], data=None) for i in done]  # the bytes are not needed past here
         refused = [read[i] for i in refused] + [j for j in item.jobs if j.data is None]
