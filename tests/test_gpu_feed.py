@@ -272,6 +272,21 @@ def test_cli_refuses_gpus_with_device_and_unknown_gpu_decode(tmp_path):
     assert bad.exit_code == 2 and "unknown gpu_decode 'maybe'; use auto, on or off" in bad.stderr
 
 
+def test_gpu_decode_on_with_a_runtime_other_than_torch_is_refused_before_anything_is_written(tmp_path):
+    folder = photos(tmp_path / "photos")
+    runner = CliRunner()
+    args = ["index", str(folder), "-l", str(tmp_path / "lib"), "--device", "cpu", "--gpu-decode", "on"]
+    refused = runner.invoke(app, [*args, "--runtime", "numpy"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "error: gpu_decode 'on' feeds the torch runtime's model; this run would use numpy: add --runtime torch"
+    ]
+    assert not (tmp_path / "lib" / "vectors").exists()
+    done = runner.invoke(app, [*args, "--runtime", "torch"])
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "lib" / "vectors").exists()  # what the refused run did not write
+
+
 def test_the_gpu_path_loads_the_model_while_the_first_files_are_read(tmp_path, micro_model, monkeypatch):
     import threading
 

@@ -30,7 +30,7 @@ from indexer.library import (
     utcnow,
     writer_lock,
 )
-from indexer.model import ModelRef, choose_device, choose_runtime, model_ref
+from indexer.model import ModelConfig, ModelRef, choose_device, choose_runtime, model_ref
 from indexer.sources import ReadSettings, is_shard, walk, walk_shards
 
 from .gpu_feed import feed_run
@@ -171,6 +171,7 @@ def index(
     sources = resolve_roots(roots)
     with stop_on_signals(), writer_lock(library):
         ref = chosen_model(library, model, switch_model)
+        uses_gpu_feed(settings, ref.config)  # a setting it refuses stops the run before anything is written
         switching = switch_model and not _is_active(library, ref)
         sources = _with_all_roots(library, sources) if switching else sources
         run = IndexRun(library, ref, settings, progress, activate=not switching)
@@ -230,7 +231,7 @@ def encode_and_write(run: IndexRun, plans: Sequence[RootPlan], root_ids: dict[st
         ray_run(run, todo, root_ids, read, RaySettings(settings.ray_address, max(1, settings.workers), 1, gpus))
     elif len(settings.gpus) > 1:
         gpu_workers_run(run, todo, root_ids, read, settings.gpus)
-    elif uses_gpu_feed(settings):
+    elif uses_gpu_feed(settings, run.ref.config):
         feed_run(run, todo, root_ids, read, settings.workers)
     else:
         host_run(run, todo, root_ids, read)
@@ -238,17 +239,25 @@ def encode_and_write(run: IndexRun, plans: Sequence[RootPlan], root_ids: dict[st
         open_index(run.db, run.library, run.key, run.model_id, run.ref.config.embed_dim, save=True)
 
 
-def uses_gpu_feed(settings: IndexSettings) -> bool:
-    """Whether the run takes the GPU path: asked for, or 'auto' with the torch runtime on a CUDA device."""
+def uses_gpu_feed(settings: IndexSettings, config: ModelConfig | None = None) -> bool:
+    """Whether the run takes the GPU path: asked for, or 'auto' with the torch runtime on a CUDA device.
+    The path hands its crops to the torch runtime's tower as tensors: asked for with another runtime, it is
+    refused with the way out. `config`: the run's model (the 'auto' runtime depends on its size)."""
     if settings.engine not in ("local", "ray"):
         raise PixseekError(f"unknown engine {settings.engine!r}; use local or ray")
     if settings.gpu_decode not in ("auto", "on", "off"):
         raise PixseekError(f"unknown gpu_decode {settings.gpu_decode!r}; use auto, on or off")
-    if settings.gpu_decode != "auto":
-        return settings.gpu_decode == "on"
-    if settings.runtime == "paddle" or settings.device == "cpu":
+    if settings.gpu_decode == "off":
         return False
-    runtime = choose_runtime(settings.runtime, settings.device)
+    if settings.gpu_decode == "auto" and (settings.runtime == "paddle" or settings.device == "cpu"):
+        return False
+    runtime = choose_runtime(settings.runtime, settings.device, config)
+    if settings.gpu_decode == "on":
+        if runtime != "torch":
+            raise PixseekError(
+                f"gpu_decode 'on' feeds the torch runtime's model; this run would use {runtime}: add --runtime torch"
+            )
+        return True
     return runtime == "torch" and choose_device(runtime, settings.device).startswith("cuda")
 
 
