@@ -552,6 +552,25 @@ def decode_beside(work: Path, n: int, batch: int) -> dict:
     out["encoder_alone"] = beside(encoder, seconds=5.0)
     out["encoder_beside_decode"] = beside(encoder)
     beside(loaders)
+    out["decode_beside_encoder_full"] = out.pop("decode_beside_encoder")
+    # SMs the encoder's matmuls leave to the decoder's kernels (cuBLAS's SM count target): persistent GEMM
+    # kernels hold every SM until they end, and stream priority cannot reach past them.
+    setter = getattr(torch._C, "_set_sm_carveout_experimental", None)
+    if setter is not None:
+        for sms in (8, 16, 32):
+            setter(sms)
+            out[f"carveout_{sms}"] = {"encoder_alone": beside(encoder, seconds=3.0)}
+            out[f"carveout_{sms}"]["encoder_beside_decode"] = beside(encoder)
+            out[f"carveout_{sms}"]["decode"] = out.pop("decode_beside_encoder")
+        setter(None)
+    small = torch.randn(batch // 4, 3, 224, 224, device="cuda", dtype=torch.bfloat16)
+
+    def encoder_quarter() -> int:
+        model(small)
+        torch.cuda.current_stream().synchronize()
+        return batch // 4
+
+    out["encoder_quarter_beside_decode"] = beside(encoder_quarter)
     return out
 
 
@@ -723,6 +742,10 @@ def main() -> None:
         "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
         "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
         "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
+        **{
+            f"large_carveout_{n}": (lambda n=n: large_with(args, "pipeline.gpu_feed", SM_CARVEOUT=n))
+            for n in (0, 8, 16, 32)
+        },
         "large_chunk_128": lambda: large_with(
             args, "sources.decode_threads", HW_DECODE_CHUNK=128, CHUNK_PIXELS=1_600_000_000
         ),
