@@ -55,10 +55,6 @@ IDLE_DECODER_JOBS = 2 * DECODE_CHUNK  # jobs in flight under which the device de
 INITIAL_SHARE = 0.66
 # The same with the hardware JPEG engines (nvImageCodec): 700-780 12 MP JPEGs/s against the CPU workers' ~96.
 HW_INITIAL_SHARE = 0.9
-# SMs the encoder's matmuls leave free while the hardware JPEG engines decode (cuBLAS's SM count target, through
-# torch): a persistent GEMM kernel holds every SM until it ends, and the decoder's colour conversion waits behind
-# it (stream priority does not reach past a running kernel). 0: none left free.
-SM_CARVEOUT = 0
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
 READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
 
@@ -102,14 +98,6 @@ class Feed:
         # Host-to-device copies run on a stream of their own, beside the previous batch's encode: on the encode's
         # stream the model waited for each batch's crops (2% of the time on 500x375 JPEGs, one H100).
         self.copy_stream = self.torch.cuda.Stream(self.device) if self.cuda else None
-        if self.cuda and SM_CARVEOUT and hardware_jpeg(self.device):
-            self._carveout(SM_CARVEOUT)
-
-    def _carveout(self, sms: int | None) -> None:
-        """Leave `sms` SMs out of the encoder's matmuls (None: all in again); a no-op where torch lacks it."""
-        setter = getattr(self.torch._C, "_set_sm_carveout_experimental", None)
-        if setter is not None:
-            setter(sms)
 
     def _start_decoder(self) -> None:
         self._on_device()
@@ -290,8 +278,6 @@ class Feed:
             decoder = self.decoder
             self.stages.update(gpu_decode=decoder.busy, gpu_crop=decoder.crop_busy, gpu_decode_blocked=decoder.blocked)
         self.finisher.close()
-        if self.cuda and SM_CARVEOUT:
-            self._carveout(None)  # the process's later matmuls (queries, the next run) get every SM
         return self.stages + self.finisher.stages
 
 
