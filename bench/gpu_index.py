@@ -765,6 +765,14 @@ def main() -> None:
         "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
         "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
         "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
+        **{
+            f"large_bs{b}": (
+                lambda b=b: index_set(
+                    args.work, "large", args.work / "model", argparse.Namespace(**{**vars(args), "batch_size": b})
+                )
+            )
+            for b in (64, 128)
+        },
         "large_chunk_128": lambda: large_with(
             args, "sources.decode_threads", HW_DECODE_CHUNK=128, CHUNK_PIXELS=1_600_000_000
         ),
