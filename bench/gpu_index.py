@@ -676,6 +676,19 @@ def large_with(args, module: str, workers: int | None = None, **values) -> dict:
         return index_set(args.work, "large", args.work / "model", args, workers=workers)
 
 
+def large_switch(args, seconds: float) -> dict:
+    """The large set with Python's thread switch interval at `seconds` (5 ms by default): how long a thread that
+    comes back from the decoder waits for the GIL while others hold it."""
+    import sys
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        return index_set(args.work, "large", args.work / "model", args)
+    finally:
+        sys.setswitchinterval(before)
+
+
 def small_on(args, count: int | None) -> dict | str:
     """The small set on `count` GPUs (None: all of them, `--gpus all`), each with --cores-per-gpu cores."""
     from indexer.pipeline.gpu_workers import resolve_gpus, visible_gpus
@@ -718,6 +731,8 @@ def main() -> None:
     parser.add_argument("--large-cpus", type=int, help="index the large set on this many cores (as a smaller host)")
     parser.add_argument("--spy", type=Path, help="py-spy records each index run into this folder")
     args = parser.parse_args()
+    import indexer  # noqa: F401 - before any phase makes the CUDA context: it sets the device's queue count
+
     SPY["dir"] = args.spy
     if args.device == "cpu":
         result = {s: index_set(args.work, s, args.work / "model", args, "on") for s in SETS}
@@ -765,6 +780,7 @@ def main() -> None:
         "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
         "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
         "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
+        "large_switch_05ms": lambda: large_switch(args, 0.0005),
         **{
             f"large_bs{b}": (
                 lambda b=b: index_set(
