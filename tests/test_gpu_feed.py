@@ -400,3 +400,19 @@ def test_a_chunk_of_large_images_is_pushed_before_it_has_its_full_count(tmp_path
     chunks = threads.take(wait=True)
     threads.close()
     assert sum(len(c.jobs) for c in chunks) == 6 and max(len(c.jobs) for c in chunks) <= 3
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "32"), ("4", "4")])
+def test_importing_pixseek_gives_cuda_32_hardware_queues_unless_the_user_chose(given, seen):
+    """With CUDA's 8 the hardware JPEG decoder waited behind the encoder's queued batch (74 against 825 images/s on
+    one H100): the count is set before any CUDA context exists; a count the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_DEVICE_MAX_CONNECTIONS"}
+    if given:
+        env["CUDA_DEVICE_MAX_CONNECTIONS"] = given
+    code = "import os, indexer; print(os.environ['CUDA_DEVICE_MAX_CONNECTIONS'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == seen
