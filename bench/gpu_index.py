@@ -789,6 +789,10 @@ def main() -> None:
             )
             for b in (64, 128)
         },
+        # the indexer's own batch size (HW_BATCH while the hardware decoder feeds it): what `pixseek index` does
+        "large_auto": lambda: index_set(
+            args.work, "large", args.work / "model", argparse.Namespace(**{**vars(args), "batch_size": None})
+        ),
         "large_chunk_128": lambda: large_with(
             args, "sources.decode_threads", HW_DECODE_CHUNK=128, CHUNK_PIXELS=1_600_000_000
         ),

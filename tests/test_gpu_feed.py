@@ -348,6 +348,28 @@ def test_the_device_decoder_starts_at_the_first_jpeg_before_the_run_waits_for_th
     assert events[:2] == ["decoder", "model"]
 
 
+@pytest.mark.parametrize(("batch_size", "hardware", "largest"), [(None, True, 3), (4, True, 4), (None, False, 17)])
+def test_an_automatic_batch_shrinks_while_the_hardware_jpeg_decoder_feeds_the_run(
+    tmp_path, micro_model, monkeypatch, batch_size, hardware, largest
+):
+    """HW_BATCH (3 here) images a batch where the batch size is automatic and the hardware decoder feeds the run;
+    a batch size the user chose, or the other decoders, keep theirs."""
+    every_jpeg_to_the_device(monkeypatch)
+    monkeypatch.setattr(gpu_feed, "HW_BATCH", 3)
+    monkeypatch.setattr(gpu_feed, "hardware_jpeg", lambda device: hardware)
+    sizes, encode = [], gpu_feed.Feed._encode
+
+    def counted(feed, plain, cpu, chunks):
+        sizes.append(len(cpu) + sum(len(c.jobs) for c in chunks))
+        return encode(feed, plain, cpu, chunks)
+
+    monkeypatch.setattr(gpu_feed.Feed, "_encode", counted)
+    batch = settings(gpu_decode="on", batch_size=batch_size)
+    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), batch)
+    assert summary.indexed == 17 and sum(sizes) == 17 - summary.unreadable
+    assert max(sizes) == largest
+
+
 def device_jobs(folder: Path) -> list:
     paths = sorted(folder.glob("photo*.jpg"))
     return [gpu_decode.probe(FoundFile(p.parent, p.name, 0, 0), p.read_bytes(), "0" * 64, 10**9, 0) for p in paths]

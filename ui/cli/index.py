@@ -111,7 +111,11 @@ def index_command(
     gpu_decode: Annotated[str, typer.Option(help="Decode large JPEGs on the GPU too: auto, on or off.")] = "auto",
     dtype: DtypeOption = "auto",
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Images per model batch [default: what fits the GPU (<= 256); CPU: 32].")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Images per batch [default: what fits the GPU (<= 256, 64 while its JPEG engines decode); CPU 32].",
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Only paths matching this glob (repeatable).")] = None,
