@@ -17,7 +17,6 @@ decoder (tests).
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -44,6 +43,7 @@ from indexer.sources import (
 
 from .batch_size import AUTO_CAP, for_encoder
 from .finisher import Batch, Finisher, Sink
+from .read_ahead import ReadAhead
 from .run import IndexRun
 
 SHARE_STEP = 0.02  # change of the share per steering window
@@ -295,33 +295,6 @@ class Feed:
             self.stages.update(gpu_decode=decoder.busy, gpu_crop=decoder.crop_busy, gpu_decode_blocked=decoder.blocked)
         self.finisher.close()
         return self.stages + self.finisher.stages
-
-
-class ReadAhead:
-    """The files to read, handed to the reader pool at most `limit` ahead of the results consumed, so
-    the GPU/CPU routing of each file is decided close to when its batch is formed."""
-
-    def __init__(self, files: Sequence, limit: int):
-        self.files, self.free, self.stopped = files, threading.Semaphore(limit), False
-
-    def __iter__(self):
-        for file in self.files:
-            while not self.free.acquire(timeout=0.1):
-                if self.stopped:  # the pool's task thread must not block forever when the run stops
-                    return
-            yield file
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int):
-        return self.files[index]  # the reader names a file whose worker died by its index
-
-    def consumed(self) -> None:
-        self.free.release()
-
-    def stop(self) -> None:
-        self.stopped = True
 
 
 def feed_files(
