@@ -36,9 +36,9 @@ HANDOVER = 1  # decoded chunks waiting for a lane's crop thread (each holds its 
 # A chunk is pushed early once its images hold this many pixels: 64 phone photos of 12 MP (2.3 GB decoded); 50 MP
 # panoramas go 16 at a time.
 CHUNK_PIXELS = 800_000_000
-# The decode threads' CUDA streams outrank the encode's (lower is higher; torch maps it into the device's range):
-# while a batch is encoded every SM is busy, and the decoder's own kernels (colour conversion, resize) waited
-# for it; the decode call, which returns only when its images are done, stalled with them.
+# The decode threads' CUDA streams outrank the encode's (lower is higher; torch maps it into the device's range),
+# so their kernels' blocks go first once queued. What held the decoder behind the encode was the streams sharing
+# CUDA's 8 hardware queues (indexer/__init__.py sets 32), not the SMs: cuBLAS leaving 8-32 SMs free changed nothing.
 STREAM_PRIORITY = -100
 LOADERS = 4  # threads reading jobs' bytes ahead of the decoder (file reads release the GIL)
 
@@ -91,9 +91,10 @@ class DecodeThreads:
 
     Each of `threads` lanes is two threads: one only decodes (the hardware engines or nvJPEG, no GIL held
     while they work), handing the decoded images over to the other, which turns, resizes and crops them and
-    makes the thumbnails. Inside an index run the decode call is the slow part (on an H100 about 3 ms a 12 MP
-    JPEG there against 1.2 ms alone) and the decode thread the busiest; the turning and cropping (1.3-1.5 s
-    for 1,600 images) no longer waits in line with it."""
+    makes the thumbnails. Inside an index run the decode call is the slow part (on an H100 about 2.9 ms a 12 MP
+    JPEG there with 32 CUDA hardware queues, see indexer/__init__.py, against 1.2-1.5 ms outside a run) and the
+    decode thread the busiest; the turning and cropping (1.1-2 s for 1,600 images) no longer waits in line
+    with it."""
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ CUDA back-end for what the engines refuse (progressive JPEGs, odd subsampling); 
 back to the caller as None, for the CPU. EXIF orientation is left to the caller (gpu_decode.upright), as
 on every other path, so all paths turn images the same way.
 
-nvImageCodec is optional (`pip install pixseek[gpu]`: nvidia-nvimgcodec-cu13 and nvidia-nvjpeg). Where it,
+nvImageCodec is optional (`pip install pixseek[gpu-jpeg]`: nvidia-nvimgcodec-cu13 and nvidia-nvjpeg). Where it,
 nvJPEG, the engines or the device is missing, `decoder_for` gives None and torchvision's path decodes.
 Importing it prints errors for its absent codec libraries (nvJPEG2000, nvTIFF) straight to fd 2: the
 import runs inside the decode guard's capture.
