@@ -85,3 +85,17 @@ def test_no_library_logs_at_info_after_paddlenlp_is_imported(photos, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "INFO" not in done.stderr and "Context impl" not in done.stderr and "3 ok" in done.stdout
+
+
+def test_index_help_shows_what_is_written_in_square_brackets():
+    """rich reads `[default: ...]` as a markup tag and drops it unless escaped: the help said "new library ; a"."""
+    shown = CliRunner().invoke(app, ["index", "--help"], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0
+    text = " ".join(shown.stdout.split())
+    for default in (
+        "for a new library [default: tiny-shapes]; a library keeps its own",
+        "Images per batch [default: what fits the GPU (<= 256, 64 while its JPEG engines decode); CPU 32]",
+        "kernel events [default: network mounts]",
+        "ray (Ray Data; pip install pixseek[ray])",
+    ):
+        assert default in text

@@ -114,7 +114,7 @@ def index_command(
         int | None,
         typer.Option(
             min=1,
-            help="Images per batch [default: what fits the GPU (<= 256, 64 while its JPEG engines decode); CPU 32].",
+            help="Images per batch \\[default: what fits the GPU (<= 256, 64 while its JPEG engines decode); CPU 32].",
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=0, help="Decode processes (0: in-process).")] = None,
@@ -131,7 +131,7 @@ def index_command(
     ] = 60.0,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any file failed.")] = False,
     engine: Annotated[
-        str, typer.Option(help="local (this machine's processes) or ray (Ray Data; pip install pixseek[ray]).")
+        str, typer.Option(help="local (this machine's processes) or ray (Ray Data; pip install pixseek\\[ray]).")
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option(help="With --engine ray: a running cluster (auto, ray://host:10001); default local.")
@@ -149,7 +149,9 @@ def index_command(
     ] = False,
     poll: Annotated[
         bool | None,
-        typer.Option("--poll/--no-poll", help="With --watch: poll instead of kernel events [default: network mounts]."),
+        typer.Option(
+            "--poll/--no-poll", help="With --watch: poll instead of kernel events \\[default: network mounts]."
+        ),
     ] = None,
     settle: Annotated[
         float, typer.Option(min=0, help="With --watch: read a file once its size and mtime held this many seconds.")

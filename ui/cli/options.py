@@ -26,7 +26,7 @@ ModelOption = Annotated[
         "--model",
         "-m",
         envvar="PIXSEEK_MODEL",
-        help="Model name or directory, for a new library [default: tiny-shapes]; a library keeps its own.",
+        help="Model name or directory, for a new library \\[default: tiny-shapes]; a library keeps its own.",
     ),
 ]
 
