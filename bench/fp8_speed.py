@@ -6,7 +6,8 @@
   torch._scaled_mm in e4m3 with per-row scales (what runtimes.fp8 uses) and with one scale per tensor, and the
   per-row quantisation of the activation alone, eager and compiled (TFLOP/s, milliseconds);
 - the whole tower (indexer's torch runtime, --layers blocks) in bfloat16 and in fp8 (compiled blocks, with
-  each of FP8_OPTIONS): images/s, and the 12 device kernels that took the most time in one batch of each.
+  each of FP8_OPTIONS: static or per-row scales, compiler options): images/s, and the 12 device kernels
+  that took the most time in one batch of each.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import functools
 from common import emit, machine, slug
 from vision_tower import images_per_s
 
-# Inductor options the fp8 tower is compiled with, one tower each (runtimes.fp8.COMPILE_OPTIONS is the first).
+# FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with); "static" is the
+# product's default.
 FP8_OPTIONS = {
-    "default": {},
-    "multi_kernel": {"triton.multi_kernel": 1},
-    "tuned": {"triton.multi_kernel": 1, "coordinate_descent_tuning": True},
+    "static": ("static", {}),
+    "row": ("row", {}),
+    "static_tuned": ("static", {"coordinate_descent_tuning": True}),
+    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}),
 }
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
 
@@ -104,10 +107,10 @@ def tower(args) -> dict:
     out = {}
     chosen = {k: FP8_OPTIONS[k] for k in args.fp8_options or FP8_OPTIONS}
     variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in chosen.items()}}
-    for name, (dtype, options) in variants.items():
+    for name, (dtype, variant) in variants.items():
         torch._dynamo.reset()
-        if options is not None:
-            fp8.COMPILE_OPTIONS = options
+        if variant is not None:
+            fp8.SCALES, fp8.COMPILE_OPTIONS = variant
         encoder = build_encoder(
             "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,
             batch_size=args.batch_size,

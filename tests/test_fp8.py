@@ -35,12 +35,15 @@ def crops(n: int) -> np.ndarray:
     return np.stack([resize_crop(s.image.convert("RGB"), 64) for s in generate(n, 7)])
 
 
-def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval():
+@pytest.mark.parametrize("scales", ["static", "row"])
+def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval(monkeypatch, scales):
+    monkeypatch.setattr(fp8, "SCALES", scales)
     quantised, reference = encoder("fp8"), encoder("bf16")
     first, block, *_, last = quantised.tower("vision").transformer.resblocks
     assert isinstance(block.attn.qkv, fp8.Fp8Linear) and isinstance(block.mlp.c_fc, fp8.Fp8Linear)
     assert first.attn.qkv is None and not isinstance(last.mlp.c_proj, fp8.Fp8Linear)  # kept in bfloat16
     assert block.mlp.c_fc.weight.dtype == fp8.torch.float8_e4m3fn and quantised.fp8_min_cosine >= fp8.MIN_COSINE
+    assert (block.mlp.c_proj.input_scale is not None) == (scales == "static")  # calibrated on the gate's photos
     samples = generate(600, 7)
     pixels = crops(600)
     a, b = quantised.encode_pixels(pixels), reference.encode_pixels(pixels)
@@ -98,3 +101,30 @@ def test_fp8_on_a_runtime_without_it_is_one_line_naming_torch(tmp_path, runtime)
     )
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.stderr.strip().count("\n") == 0 and "torch runtime" in result.stderr
+
+
+def test_static_scales_come_from_the_largest_input_seen_and_leave_headroom_before_clipping():
+    torch = fp8.torch
+    layer = torch.nn.Linear(64, 32)
+    inputs = torch.randn(8, 64) * 3
+    quantised = fp8.Fp8Linear(layer.weight, layer.bias, inputs.abs().amax())
+    assert float(quantised.input_scale) == pytest.approx(float(inputs.abs().amax()) * fp8.HEADROOM / fp8.E4M3_MAX)
+    for x in (inputs, inputs * fp8.HEADROOM * 0.9, inputs / 100):  # as calibrated, far larger, far smaller
+        want, got = layer(x).detach(), quantised(x.to(torch.bfloat16)).float()
+        assert torch.nn.functional.cosine_similarity(want, got).min() > 0.99
+    clipped = quantised(inputs.to(torch.bfloat16) * fp8.HEADROOM * 4).float()  # past the headroom it saturates
+    assert torch.nn.functional.cosine_similarity(layer(inputs * fp8.HEADROOM * 4).detach(), clipped).min() < 0.99
+
+
+def test_calibration_records_each_swapped_layers_largest_input_and_lets_go_of_the_tower():
+    quantised = encoder("bf16")
+    transformer = quantised.tower("vision").transformer
+    pixels = fp8.torch.from_numpy(crops(8))
+    with fp8.calibration(transformer) as amax:
+        quantised.vision_tensor(pixels)
+    blocks = len(transformer.resblocks)
+    assert set(amax) == {(i, n) for i in range(1, blocks - 1) for n in ("qkv", "out_proj", "c_fc", "c_proj")}
+    assert all(float(v) > 0 for v in amax.values())
+    before = dict(amax)
+    quantised.vision_tensor(pixels)  # the hooks are gone once the block ends
+    assert amax == before

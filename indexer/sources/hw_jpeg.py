@@ -25,6 +25,9 @@ OFF = "PIXSEEK_HW_JPEG"  # =off: never use nvImageCodec (to compare decoders, or
 # (cudaMallocAsync: 36 MB for 12 MP) and frees it once resized; with CUDA's default of 0 every stream or event
 # synchronisation hands the pool's free memory back to the driver and the next chunk maps it afresh.
 KEEP_POOL_BYTES = 8 * 2**30
+# Host threads of each decoder (it parses the JPEG headers and feeds the engines on them); 0: nvImageCodec's
+# default, one per core. bench/gpu_index.py's large_hwcpu_N phases measure other counts beside the readers.
+CPU_THREADS = 0
 
 _local = threading.local()  # one decoder per thread and device: each decode thread has its own stream
 
@@ -62,7 +65,7 @@ def _make(device: str):
             index = torch.cuda.current_device() if index is None else index
             backends = [nvimgcodec.Backend(nvimgcodec.BackendKind.HW_GPU_ONLY)]
             backends.append(nvimgcodec.Backend(nvimgcodec.BackendKind.GPU_ONLY))
-            decoder = nvimgcodec.Decoder(device_id=index, backends=backends)
+            decoder = nvimgcodec.Decoder(device_id=index, max_num_cpu_threads=CPU_THREADS, backends=backends)
     except Exception:  # noqa: BLE001 - not installed, no nvJPEG, no engine, no device: torchvision decodes
         return None
     keep_pool(index, KEEP_POOL_BYTES)

@@ -2,14 +2,20 @@
 projections, the MLP's two) multiply e4m3 numbers through `torch._scaled_mm`; everything else (patches,
 LayerNorm, attention itself, GELU, the residual stream, the projection) stays bfloat16.
 
-Scales are per row on both sides: one per output channel of a weight (quantised once, at load), one per
-token of an activation (quantised as it comes, `quantize_rows`). A per-tensor scale lets one large token
-(ViT-g/14's class and register-like tokens run 10-100x the others) flatten every other token to a few
-levels of e4m3's 3-bit mantissa. Hopper and later GPUs multiply e4m3 in hardware, 1.6-1.75x bf16 on
-ViT-g/14's four linear shapes at batch 256 (FACTS); quantising the activations with separate eager ops
-(amax, divide, cast) costs more than that gains (the four layers at 0.69x of bf16), so on CUDA each block
-is compiled (torch.compile, regional: one graph for the 40 identical blocks), which fuses the quantisation
-into the op that makes the activation. Elsewhere (the CPU, in the tests) it runs eagerly, slowly.
+Scales (SCALES): "static" (the default) keeps one scale per weight tensor and one per activation tensor, fixed
+at load: the gate's bfloat16 pass over its 256 photos records the largest input each layer saw (`calibration`),
+and HEADROOM more than that maps to e4m3's largest number. e4m3 is a floating-point format: a token 1,000x
+smaller than the largest still gets its full 3-bit mantissa, so one scale per tensor loses no small tokens;
+what it must not do is clip, hence the headroom. Quantising an activation is then a multiply and a cast, which
+the compiler folds into the op that makes it (LayerNorm, GELU, attention's output). "row" computes one scale
+per token as it comes and one per output channel of a weight: each quantisation is a row reduction, a second
+pass over the activation (on an H100 its kernels took as long as the FP8 matmuls: the tower ran at 0.994x of
+bfloat16; bench/results/fp8_speed-*).
+
+Hopper and later GPUs multiply e4m3 in hardware, 1.6-1.75x bf16 on ViT-g/14's four linear shapes at batch
+256 (FACTS); quantising with separate eager ops costs more than that gains, so on CUDA each block is compiled
+(torch.compile, regional: one graph for the identical blocks). Elsewhere (the CPU, in the tests) it runs
+eagerly, slowly.
 
 The quality gate (`checked`): before a tower is used, its FP8 vectors of GATE_IMAGES varied photos
 (scikit-image's bundled ones, cropped, turned, recoloured, degraded: `gate_crops`) are compared with the
@@ -19,6 +25,7 @@ indexing with vectors that differ from the library's bfloat16 ones by more than 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 
@@ -32,6 +39,11 @@ from indexer.errors import ModelError
 from ..transform import Crops, resize_crop
 
 E4M3_MAX = 448.0  # the largest finite float8_e4m3fn
+SCALES = "static"  # or "row" (see above); bench/fp8_speed.py times both
+# static scales: the largest input a layer saw in the gate's photos maps to 448 / HEADROOM (28 for 16), so an
+# image with inputs up to 16x larger still does not clip, and values down to ~1/1,800 of that largest input
+# stay in e4m3's normal range (smaller ones keep fewer mantissa bits: they add little to a dot product).
+HEADROOM = 16.0
 MIN_COSINE = 0.998  # per image, FP8 against bfloat16 (issue 23's gate)
 GATE_IMAGES = 256
 # Blocks left in bfloat16: the first takes the patch embeddings, whose outlier channels e4m3 flattens most, and
@@ -62,20 +74,46 @@ def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (x.float() / scale).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn), scale
 
 
-class Fp8Linear(nn.Module):
-    """y = x W^T + b with W in e4m3 (a scale per output row) and x quantised per row; bfloat16 out."""
+def quantize_with(x: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """x * inverse in e4m3, saturating: a multiply, a clamp and a cast (no reduction), which the compiler fuses
+    into the op that made x."""
+    return (x.float() * inverse).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn)
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+
+class Fp8Linear(nn.Module):
+    """y = x W^T + b with W and x in e4m3; bfloat16 out. With `input_amax` (static scales) W has one scale and x
+    one fixed scale, from the largest input seen in calibration times HEADROOM; without it both have a scale per
+    row, x's computed for each token as it comes."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, input_amax: torch.Tensor | None = None):
         super().__init__()
-        q, scale = quantize_rows(weight.detach())
+        weight = weight.detach()
+        if input_amax is None:
+            q, scale = quantize_rows(weight)
+            self.register_buffer("input_scale", None)
+        else:
+            scale = (weight.abs().amax().float().clamp(min=1e-12) / E4M3_MAX).reshape(())
+            q = quantize_with(weight, 1 / scale)
+            input_scale = (input_amax.float().clamp(min=1e-12) * HEADROOM / E4M3_MAX).reshape(())
+            self.register_buffer("input_scale", input_scale.to(weight.device))
+            self.register_buffer("input_inverse", 1 / self.input_scale)
         self.register_buffer("weight", q)  # (out, in), row-major: its transpose is the column-major mat2
-        self.register_buffer("scale", scale.view(1, -1))
+        self.register_buffer("scale", scale if input_amax is not None else scale.view(1, -1))
         self.register_buffer("bias", None if bias is None else bias.detach().to(torch.bfloat16))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, x.shape[-1])
-        q, scale = quantize_rows(flat)
-        y = torch._scaled_mm(q, self.weight.t(), scale_a=scale, scale_b=self.scale, out_dtype=torch.bfloat16)
+        if self.input_scale is None:
+            q, scale = quantize_rows(flat)
+        else:
+            q, scale = quantize_with(flat, self.input_inverse), self.input_scale
+        weight_scale = self.scale
+        if not q.is_cuda and scale.dim() == 0:
+            # torch's CPU kernel for one scale per tensor is a slow reference loop (18 s for a 4096x256x512
+            # product, against 0.02 s per row): the same numbers as per-row scales there
+            scale = scale.expand(q.shape[0], 1).contiguous()
+            weight_scale = weight_scale.expand(1, self.weight.shape[0]).contiguous()
+        y = torch._scaled_mm(q, self.weight.t(), scale_a=scale, scale_b=weight_scale, out_dtype=torch.bfloat16)
         if self.bias is not None:  # added apart: scaled_mm's bias with row-wise scales is not on every build
             y = y + self.bias
         return y.view(*x.shape[:-1], -1)
@@ -87,23 +125,55 @@ def _fits(layer: nn.Linear | tuple) -> bool:
     return weight.shape[0] % 16 == 0 and weight.shape[1] % 16 == 0
 
 
-def to_fp8(transformer: nn.Module) -> int:
-    """Swap the linear layers of the blocks of a torch_clip Transformer for Fp8Linear (bfloat16 weights
-    freed), all but the first and the last block (KEPT_BLOCKS); returns how many were swapped. Layers whose
-    sides are not multiples of 16 stay bfloat16."""
-    swapped = 0
+def _swapped(transformer: nn.Module) -> list[tuple[int, nn.Module]]:
+    """The blocks whose linear layers become FP8, with their indices: all but KEPT_BLOCKS."""
     blocks = list(transformer.resblocks)
     kept = {i % len(blocks) for i in KEPT_BLOCKS} if len(blocks) > len(KEPT_BLOCKS) else set()
-    for block in (b for i, b in enumerate(blocks) if i not in kept):
+    return [(i, b) for i, b in enumerate(blocks) if i not in kept]
+
+
+@contextlib.contextmanager
+def calibration(transformer: nn.Module):
+    """While the block runs, the largest |input| of each layer `to_fp8` swaps, over every batch the tower
+    sees: {(block index, "qkv" | "out_proj" | "c_fc" | "c_proj"): 0-dim float32 tensor}."""
+    seen: dict[tuple[int, str], torch.Tensor] = {}
+
+    def recorder(key: tuple[int, str]):
+        def record(module, args):
+            amax = args[0].detach().abs().amax().float()
+            seen[key] = torch.maximum(seen[key], amax) if key in seen else amax
+
+        return record
+
+    hooks = []
+    for i, block in _swapped(transformer):
+        hooks.append(block.attn.register_forward_pre_hook(recorder((i, "qkv"))))
+        for owner, name in ((block.attn, "out_proj"), (block.mlp, "c_fc"), (block.mlp, "c_proj")):
+            hooks.append(getattr(owner, name).register_forward_pre_hook(recorder((i, name))))
+    try:
+        yield seen
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
+    """Swap the linear layers of the blocks of a torch_clip Transformer for Fp8Linear (bfloat16 weights
+    freed), all but the first and the last block (KEPT_BLOCKS); returns how many were swapped. With `amax`
+    (from `calibration`) the layers get static scales, without it per-row ones. Layers whose sides are not
+    multiples of 16 stay bfloat16."""
+    swapped = 0
+    amax = amax or {}
+    for i, block in _swapped(transformer):
         attn, mlp = block.attn, block.mlp
         if attn.qkv is None and _fits((attn.in_proj_weight,)):
-            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias)
+            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")))
             attn.in_proj_weight = attn.in_proj_bias = None
             swapped += 1
         for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
             layer = getattr(owner, name)
             if isinstance(layer, nn.Linear) and _fits(layer):
-                setattr(owner, name, Fp8Linear(layer.weight, layer.bias))
+                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name))))
                 swapped += 1
     return swapped
 

@@ -177,8 +177,9 @@ class TorchEncoder(Encoder):
 
         fp8.usable(self.device)
         crops = self._torch.from_numpy(fp8.gate_crops(self.config.vision.image_size))
-        reference = self._gate_features(visual, crops)
-        fp8.to_fp8(visual.transformer)
+        with fp8.calibration(visual.transformer) as amax:
+            reference = self._gate_features(visual, crops)
+        fp8.to_fp8(visual.transformer, amax if fp8.SCALES == "static" else None)
         got = None
         if fp8.compiled(visual.transformer, self.device):
             try:
