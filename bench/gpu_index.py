@@ -782,7 +782,6 @@ def main() -> None:
         "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
         **{f"large_hwcpu_{n}": (lambda n=n: large_with(args, "sources.hw_jpeg", CPU_THREADS=n)) for n in (1, 2, 4)},
         "large_switch_05ms": lambda: large_switch(args, 0.0005),
-        "large_nice_0": lambda: large_with(args, "pipeline.gpu_feed", WORKER_NICE=0),
         **{
             f"large_bs{b}": (
                 lambda b=b: index_set(

@@ -146,31 +146,6 @@ def test_the_model_starts_loading_only_once_the_reader_processes_are_forked(tmp_
     assert summary.indexed == 17 and alive_at_prefetch and alive_at_prefetch[0] >= 2
 
 
-def test_the_reader_processes_of_a_device_run_yield_the_cores_to_the_process_feeding_the_device(
-    tmp_path, micro_model, monkeypatch
-):
-    import os
-    import time
-
-    niceness = []
-    prefetch = IndexRun.prefetch_model
-
-    def looking(run):
-        ours = os.getpriority(os.PRIO_PROCESS, 0)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # each worker lowers its priority as it starts
-            niceness[:] = [os.getpriority(os.PRIO_PROCESS, c.pid) - ours for c in multiprocessing.active_children()]
-            if niceness and min(niceness) == gpu_feed.WORKER_NICE:
-                break
-            time.sleep(0.05)
-        prefetch(run)
-
-    monkeypatch.setattr(IndexRun, "prefetch_model", looking)
-    summary = index([photos(tmp_path / "photos")], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"))
-    assert summary.indexed == 17 and len(niceness) >= 2 and set(niceness) == {gpu_feed.WORKER_NICE}
-    assert os.getpriority(os.PRIO_PROCESS, 0) < gpu_feed.WORKER_NICE  # this process keeps its own
-
-
 def test_small_jpegs_stay_on_the_cpu_workers(tmp_path):
     folder = photos(tmp_path / "photos")
     share = multiprocessing.get_context("fork").Value("d", 1.0, lock=False)

@@ -61,10 +61,6 @@ HW_INITIAL_SHARE = 0.9
 # loses 2% at 64 (timm ViT-g/14, 853 against 870). JPEGs decoded by the CPU workers keep the full batch.
 HW_BATCH = 64
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
-# Niceness added to the reader processes on the device path. They decode the CPU's share of the JPEGs on every
-# core; the threads of this process that keep the GPU's decoder and encoder fed (each of their waits is the
-# device's idle time) then wait for a core behind them.
-WORKER_NICE = 10
 READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
 
 
@@ -322,7 +318,7 @@ def feed_files(
 
     first = HW_INITIAL_SHARE if hardware_jpeg(device) else INITIAL_SHARE
     share = multiprocessing.get_context("fork").Value("d", first, lock=False)
-    read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS, nice=WORKER_NICE)
+    read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)
     feed = Feed(load_encoder, batch_size, share, sink, device, read.size)
     ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
     results = read_all(ahead, known, read, workers, started)

@@ -38,7 +38,6 @@ class ReadSettings:
     # undecoded; None: every file is decoded here.
     gpu_share: object = None
     gpu_min_pixels: int = 0  # smaller JPEGs are decoded here; the GPU path sets gpu_decode.GPU_MIN_PIXELS
-    nice: int = 0  # added to the worker processes' niceness (the GPU path: the process driving the GPU goes first)
 
 
 @dataclass(frozen=True)
@@ -189,8 +188,6 @@ _slot = 0
 def _init_worker(known: frozenset[str], settings: ReadSettings, slots, taken) -> None:
     global _slots, _slot
     _init(known, settings)
-    if settings.nice:
-        os.nice(settings.nice)
     with taken.get_lock():
         _slot, taken.value = taken.value % (len(slots) // 2), taken.value + 1
     _slots = slots
