@@ -51,9 +51,9 @@ GATE_IMAGES = 256
 # (0.9991 with either alone); on ViT-g/14's 40 blocks they are 5% of the linear work.
 KEPT_BLOCKS = (0, -1)
 COMPILE = "PIXSEEK_FP8_COMPILE"  # =off: run the FP8 tower eagerly on CUDA too (to compare, or past a compiler bug)
-# Inductor options for the blocks (none: its defaults, what was measured). Its looped reductions read a row twice
-# (once for the row's amax, once to quantise it); bench/fp8_speed.py also times {"triton.multi_kernel": 1}, which
-# makes the persistent kind too (a row read once, for rows up to 16k wide) and keeps whichever runs faster.
+# Inductor options for the blocks (none: its defaults, what was measured: 1,151 images/s with static scales on
+# one H100). bench/fp8_speed.py also times coordinate-descent tuning with static scales, and multi_kernel (a
+# persistent reduction: each row read once) with per-row ones.
 COMPILE_OPTIONS: dict = {}
 # scikit-image's bundled photos (in its wheel: nothing is downloaded). Named here rather than taken from
 # indexer.sources.synthetic: the model layer knows nothing of the sources.
