@@ -90,15 +90,15 @@ class Fp8Linear(nn.Module):
         weight = weight.detach()
         if input_amax is None:
             q, scale = quantize_rows(weight)
+            self.register_buffer("scale", scale.view(1, -1))
             self.register_buffer("input_scale", None)
         else:
-            scale = (weight.abs().amax().float().clamp(min=1e-12) / E4M3_MAX).reshape(())
-            q = quantize_with(weight, 1 / scale)
+            self.register_buffer("scale", (weight.abs().amax().float().clamp(min=1e-12) / E4M3_MAX).reshape(()))
+            q = quantize_with(weight, 1 / self.scale)
             input_scale = (input_amax.float().clamp(min=1e-12) * HEADROOM / E4M3_MAX).reshape(())
             self.register_buffer("input_scale", input_scale.to(weight.device))
-            self.register_buffer("input_inverse", 1 / self.input_scale)
+            self.register_buffer("input_inverse", 1 / self.input_scale)  # kept: a multiply where x is quantised
         self.register_buffer("weight", q)  # (out, in), row-major: its transpose is the column-major mat2
-        self.register_buffer("scale", scale if input_amax is not None else scale.view(1, -1))
         self.register_buffer("bias", None if bias is None else bias.detach().to(torch.bfloat16))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,8 +135,12 @@ def _swapped(transformer: nn.Module) -> list[tuple[int, nn.Module]]:
 @contextlib.contextmanager
 def calibration(transformer: nn.Module):
     """While the block runs, the largest |input| of each layer `to_fp8` swaps, over every batch the tower
-    sees: {(block index, "qkv" | "out_proj" | "c_fc" | "c_proj"): 0-dim float32 tensor}."""
+    sees: {(block index, "qkv" | "out_proj" | "c_fc" | "c_proj"): 0-dim float32 tensor}. Nothing is recorded
+    (the dict stays empty, so `to_fp8` gives per-row scales) unless SCALES is "static"."""
     seen: dict[tuple[int, str], torch.Tensor] = {}
+    if SCALES != "static":
+        yield seen
+        return
 
     def recorder(key: tuple[int, str]):
         def record(module, args):

@@ -179,7 +179,7 @@ class TorchEncoder(Encoder):
         crops = self._torch.from_numpy(fp8.gate_crops(self.config.vision.image_size))
         with fp8.calibration(visual.transformer) as amax:
             reference = self._gate_features(visual, crops)
-        fp8.to_fp8(visual.transformer, amax if fp8.SCALES == "static" else None)
+        fp8.to_fp8(visual.transformer, amax)
         got = None
         if fp8.compiled(visual.transformer, self.device):
             try:
