@@ -13,19 +13,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 
 from common import emit, machine, slug
 from vision_tower import images_per_s
 
-# FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with); "static" is the
-# product's default.
+# FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with, the SDPA back-end
+# attention is held to: None for torch's choice); "static" is the product's default. max_autotune lets Inductor
+# time Triton templates for the FP8 matmuls against cuBLAS, and a template can take the following GELU and
+# quantisation into its epilogue.
 FP8_OPTIONS = {
-    "static": ("static", {}),
-    "row": ("row", {}),
-    "static_tuned": ("static", {"coordinate_descent_tuning": True}),
-    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}),
+    "static": ("static", {}, None),
+    "row": ("row", {}, None),
+    "static_tuned": ("static", {"coordinate_descent_tuning": True}, None),
+    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None),
+    "static_autotune": ("static", {"max_autotune": True}, None),
+    "static_cudnn": ("static", {}, "CUDNN_ATTENTION"),
 }
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
 
@@ -89,6 +94,7 @@ def linears(tokens: int) -> dict:
 
 def tower(args) -> dict:
     import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile
 
     from indexer.model.directory import architecture, bpe_dir
@@ -109,14 +115,16 @@ def tower(args) -> dict:
     variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in chosen.items()}}
     for name, (dtype, variant) in variants.items():
         torch._dynamo.reset()
+        backend = None
         if variant is not None:
-            fp8.SCALES, fp8.COMPILE_OPTIONS = variant
+            fp8.SCALES, fp8.COMPILE_OPTIONS, backend = variant
+        attention = sdpa_kernel(getattr(SDPBackend, backend)) if backend else contextlib.nullcontext()
         encoder = build_encoder(
             "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,
             batch_size=args.batch_size,
         )  # fmt: skip
         encoder.tower("vision")
-        with torch.inference_mode():
+        with torch.inference_mode(), attention:
             out[f"{name}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
             if dtype == "fp8":
                 out[f"{name}_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
