@@ -21,9 +21,9 @@ from common import emit, machine, slug
 from vision_tower import images_per_s
 
 # FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with, the SDPA back-end
-# attention is held to: None for torch's choice); "static" is the product's default. max_autotune lets Inductor
-# time Triton templates for the FP8 matmuls against cuBLAS, and a template can take the following GELU and
-# quantisation into its epilogue.
+# attention is held to: None for torch's choice); "static_tuned" is the product's default (fp8.COMPILE_OPTIONS).
+# max_autotune lets Inductor time Triton templates for the FP8 matmuls against cuBLAS, and a template can take
+# the following GELU and quantisation into its epilogue.
 FP8_OPTIONS = {
     "static": ("static", {}, None),
     "row": ("row", {}, None),
