@@ -3,6 +3,8 @@ model named once, a port in use refused before anything else is printed, no libr
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -43,6 +45,17 @@ def test_the_model_load_is_its_own_stage_and_rates_count_from_its_end(photos, tm
     assert " 0.0 images/s" not in bar and "5/5" in bar
     again = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
     assert "loading model" not in again.stderr and "loaded in" not in again.stderr  # nothing new: no model
+
+
+def test_piped_the_progress_lines_come_out_whole(photos, tmp_path):
+    """Redirected to a log, rich laid the bar out for 80 columns and cut its last columns to "0:… 0:0…"."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    code = f"from ui.cli import app; app(['index', {str(photos)!r}, '-l', {str(tmp_path / 'lib')!r}])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    bar = next(line for line in done.stderr.splitlines() if line.startswith("indexing"))
+    assert "…" not in done.stderr and "5/5" in bar and "images/s" in bar
+    assert re.search(r" \d+:\d\d:\d\d \d+:\d\d:\d\d$", bar)  # elapsed and remaining, whole
 
 
 def test_the_bundled_demo_model_is_named_as_such_once(photos, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from contextlib import contextmanager
 
 import typer
@@ -10,7 +11,13 @@ from rich.console import Console
 
 from indexer import Interrupted, PixseekError
 
-err = Console(stderr=True)  # progress bars; errors go through `reported`
+# Progress bars; errors go through `reported`. Piped or redirected, rich lays its lines out for 80 columns, and the
+# index bar's last columns (rates, elapsed, remaining) came out cut to "0:… 0:0…". A log keeps no width: there a
+# line is as long as it needs (PIPED_WIDTH at most), unless COLUMNS sets one.
+PIPED_WIDTH = 200
+err = Console(stderr=True)
+if not err.is_terminal and "COLUMNS" not in os.environ:
+    err = Console(stderr=True, width=PIPED_WIDTH)
 
 
 class OptionConflict(PixseekError):
