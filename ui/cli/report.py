@@ -17,7 +17,7 @@ from indexer import Interrupted, PixseekError
 PIPED_WIDTH = 200
 err = Console(stderr=True)
 if not err.is_terminal and "COLUMNS" not in os.environ:
-    err = Console(stderr=True, width=PIPED_WIDTH)
+    err.width = PIPED_WIDTH
 
 
 class OptionConflict(PixseekError):
