@@ -16,21 +16,28 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import signal
+import sys
 
 from common import emit, machine, slug
 from vision_tower import images_per_s
 
 # FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with, the SDPA back-end
-# attention is held to: None for torch's choice); "static_tuned" is the product's default (fp8.COMPILE_OPTIONS).
-# max_autotune lets Inductor time Triton templates for the FP8 matmuls against cuBLAS, and a template can take
-# the following GELU and quantisation into its epilogue.
+# attention is held to: None for torch's choice, runtimes.fp8.BIAS_IN_MATMUL); "static_tuned" is the product's
+# default (fp8.COMPILE_OPTIONS). max_autotune lets Inductor time Triton templates for the FP8 matmuls against
+# cuBLAS, and a template can take the following GELU and quantisation into its epilogue (its TMA templates
+# only for matmuls without a bias: "static_autotune_apart" leaves every bias to the following kernel).
+ALL = ("qkv", "out_proj", "c_fc", "c_proj")
+TUNED = {"coordinate_descent_tuning": True}
 FP8_OPTIONS = {
-    "static": ("static", {}, None),
-    "row": ("row", {}, None),
-    "static_tuned": ("static", {"coordinate_descent_tuning": True}, None),
-    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None),
-    "static_autotune": ("static", {"max_autotune": True}, None),
-    "static_cudnn": ("static", {}, "CUDNN_ATTENTION"),
+    "static": ("static", {}, None, ALL),
+    "row": ("row", {}, None, ALL),
+    "static_tuned": ("static", TUNED, None, ALL),
+    "static_tuned_qkv": ("static", TUNED, None, ("qkv",)),
+    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None, ALL),
+    "static_autotune": ("static", {"max_autotune": True}, None, ALL),
+    "static_autotune_apart": ("static", {"max_autotune": True, **TUNED}, None, ()),
+    "static_cudnn": ("static", {}, "CUDNN_ATTENTION", ALL),
 }
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
 
@@ -92,7 +99,7 @@ def linears(tokens: int) -> dict:
     return out
 
 
-def tower(args) -> dict:
+def tower(args, out: dict) -> dict:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile
@@ -110,14 +117,13 @@ def tower(args) -> dict:
         torch.randint(0, 256, (args.batch_size, 224, 224, 3), device="cuda", dtype=torch.uint8, generator=gen)
         for _ in range(3)
     ]
-    out = {}
     chosen = {k: FP8_OPTIONS[k] for k in args.fp8_options or FP8_OPTIONS}
     variants = {"bfloat16": ("bfloat16", None), **{f"fp8_{k}": ("fp8", v) for k, v in chosen.items()}}
     for name, (dtype, variant) in variants.items():
         torch._dynamo.reset()
         backend = None
         if variant is not None:
-            fp8.SCALES, fp8.COMPILE_OPTIONS, backend = variant
+            fp8.SCALES, fp8.COMPILE_OPTIONS, backend, fp8.BIAS_IN_MATMUL = variant
         attention = sdpa_kernel(getattr(SDPBackend, backend)) if backend else contextlib.nullcontext()
         encoder = build_encoder(
             "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,
@@ -126,6 +132,7 @@ def tower(args) -> dict:
         encoder.tower("vision")
         with torch.inference_mode(), attention:
             out[f"{name}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
+            out.update({f"{name}_{k}": v for k, v in graph_check(encoder, crops, args.iters).items()})
             if dtype == "fp8":
                 out[f"{name}_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
                 with profile(activities=[ProfilerActivity.CUDA]) as prof:
@@ -142,6 +149,19 @@ def tower(args) -> dict:
     return out
 
 
+def graph_check(encoder, crops, iters: int) -> dict:
+    """The tower launched eagerly against its CUDA-graph replay (what vision_tensor times above): images/s,
+    the largest difference between their vectors, and the batch sizes captured (or why a capture failed)."""
+    replayed = encoder._vision_fn
+    eager = replayed.fn if hasattr(replayed, "fn") else replayed
+    diff = (encoder.vision_tensor(crops[0]) - eager(crops[0])).abs().max()
+    return {
+        "eager_images_per_s": images_per_s(eager, crops, iters),
+        "graph_vs_eager_max_diff": float(diff),
+        "graphs": sorted(getattr(replayed, "graphs", {})) or getattr(replayed, "failed", "off"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=256)
@@ -152,10 +172,15 @@ def main() -> None:
     parser.add_argument("--skip-linears", action="store_true", help="time the towers only")
     args = parser.parse_args()
     result = {"machine": machine(args.card), "batch_size": args.batch_size, "layers": args.layers}
-    if not args.skip_linears:
-        result["linears"] = linears(args.batch_size * 257)
-    result["tower"] = tower(args)
-    emit(slug("fp8_speed", f"bs{args.batch_size}", args.card), result)
+    # A run cut by `timeout` (SIGTERM) still writes what it measured: the towers fill result["tower"] as they go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("cut by SIGTERM"))
+    try:
+        if not args.skip_linears:
+            result["linears"] = linears(args.batch_size * 257)
+        result["tower"] = {}
+        tower(args, result["tower"])
+    finally:
+        emit(slug("fp8_speed", f"bs{args.batch_size}", args.card), result)
 
 
 if __name__ == "__main__":

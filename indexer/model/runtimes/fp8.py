@@ -57,6 +57,11 @@ COMPILE = "PIXSEEK_FP8_COMPILE"  # =off: run the FP8 tower eagerly on CUDA too (
 # on the first run (Inductor's cache keeps the tuned kernels for later runs). bench/fp8_speed.py times the
 # others (max_autotune's Triton matmul templates; multi_kernel's persistent reductions with per-row scales).
 COMPILE_OPTIONS: dict = {"coordinate_descent_tuning": True}
+# Layers whose bias (static scales only) is added in the FP8 matmul's epilogue (cuBLASLt's) rather than by the
+# compiled kernel that reads the matmul's output next. Attention's qkv output goes straight into SDPA: with its
+# bias added apart it went through memory once more (14.1 ms a batch of 256 on one H100). The others' bias
+# rides along with the GELU, the residual add or LayerNorm after them either way.
+BIAS_IN_MATMUL: tuple[str, ...] = ("qkv", "out_proj", "c_fc", "c_proj")
 # scikit-image's bundled photos (in its wheel: nothing is downloaded). Named here rather than taken from
 # indexer.sources.synthetic: the model layer knows nothing of the sources.
 PHOTOS = (
@@ -87,8 +92,15 @@ class Fp8Linear(nn.Module):
     one fixed scale, from the largest input seen in calibration times HEADROOM; without it both have a scale per
     row, x's computed for each token as it comes."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, input_amax: torch.Tensor | None = None):
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        input_amax: torch.Tensor | None = None,
+        bias_in_matmul: bool = True,
+    ):
         super().__init__()
+        self.bias_in_matmul = bias_in_matmul and input_amax is not None
         weight = weight.detach()
         if input_amax is None:
             q, scale = quantize_rows(weight)
@@ -115,10 +127,9 @@ class Fp8Linear(nn.Module):
             # product, against 0.02 s per row): the same numbers as per-row scales there
             scale = scale.expand(q.shape[0], 1).contiguous()
             weight_scale = weight_scale.expand(1, self.weight.shape[0]).contiguous()
-        # With static scales the bias is added in the matmul's epilogue (cuBLASLt's): added apart, attention's qkv
-        # output (555 MB at batch 256) went through memory once more, to be stored with its bias before SDPA.
+        # With static scales the bias can go into the matmul's epilogue (BIAS_IN_MATMUL says why and where).
         # Per-row scales add it apart: scaled_mm's bias with row-wise scales is not on every build.
-        fused = self.bias if self.input_scale is not None else None
+        fused = self.bias if self.bias_in_matmul else None
         y = torch._scaled_mm(
             q, self.weight.t(), scale_a=scale, scale_b=weight_scale, bias=fused, out_dtype=torch.bfloat16
         )
@@ -179,13 +190,14 @@ def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
     for i, block in _swapped(transformer):
         attn, mlp = block.attn, block.mlp
         if attn.qkv is None and _fits((attn.in_proj_weight,)):
-            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")))
+            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")), "qkv" in BIAS_IN_MATMUL)
             attn.in_proj_weight = attn.in_proj_bias = None
             swapped += 1
         for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
             layer = getattr(owner, name)
             if isinstance(layer, nn.Linear) and _fits(layer):
-                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name))))
+                fp8_layer = Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), name in BIAS_IN_MATMUL)
+                setattr(owner, name, fp8_layer)
                 swapped += 1
     return swapped
 
