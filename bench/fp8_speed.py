@@ -24,16 +24,16 @@ from vision_tower import images_per_s
 
 # FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with, the SDPA back-end
 # attention is held to: None for torch's choice, runtimes.fp8.BIAS_IN_MATMUL); "static_tuned" is the product's
-# default (fp8.COMPILE_OPTIONS). max_autotune lets Inductor time Triton templates for the FP8 matmuls against
-# cuBLAS, and a template can take the following GELU and quantisation into its epilogue (its TMA templates
-# only for matmuls without a bias: "static_autotune_apart" leaves every bias to the following kernel).
+# default (fp8.COMPILE_OPTIONS, fp8.BIAS_IN_MATMUL). max_autotune lets Inductor time Triton templates for the FP8
+# matmuls against cuBLAS, and a template can take the following GELU and quantisation into its epilogue (its TMA
+# templates only for matmuls without a bias: "static_autotune_apart" leaves every bias to the following kernel).
 ALL = ("qkv", "out_proj", "c_fc", "c_proj")
 TUNED = {"coordinate_descent_tuning": True}
 FP8_OPTIONS = {
     "static": ("static", {}, None, ALL),
     "row": ("row", {}, None, ALL),
-    "static_tuned": ("static", TUNED, None, ALL),
-    "static_tuned_qkv": ("static", TUNED, None, ("qkv",)),
+    "static_tuned": ("static", TUNED, None, ("qkv",)),
+    "static_tuned_all": ("static", TUNED, None, ALL),
     "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None, ALL),
     "static_autotune": ("static", {"max_autotune": True}, None, ALL),
     "static_autotune_apart": ("static", {"max_autotune": True, **TUNED}, None, ()),
@@ -132,7 +132,6 @@ def tower(args, out: dict) -> dict:
         encoder.tower("vision")
         with torch.inference_mode(), attention:
             out[f"{name}_images_per_s"] = images_per_s(encoder.vision_tensor, crops, args.iters)
-            out.update({f"{name}_{k}": v for k, v in graph_check(encoder, crops, args.iters).items()})
             if dtype == "fp8":
                 out[f"{name}_gate_min_cosine"] = round(encoder.fp8_min_cosine, 5)
                 with profile(activities=[ProfilerActivity.CUDA]) as prof:
@@ -147,19 +146,6 @@ def tower(args, out: dict) -> dict:
         if name != "bfloat16":
             out[f"{name}_over_bf16"] = round(out[f"{name}_images_per_s"] / out["bfloat16_images_per_s"], 3)
     return out
-
-
-def graph_check(encoder, crops, iters: int) -> dict:
-    """The tower launched eagerly against its CUDA-graph replay (what vision_tensor times above): images/s,
-    the largest difference between their vectors, and the batch sizes captured (or why a capture failed)."""
-    replayed = encoder._vision_fn
-    eager = replayed.fn if hasattr(replayed, "fn") else replayed
-    diff = (encoder.vision_tensor(crops[0]) - eager(crops[0])).abs().max()
-    return {
-        "eager_images_per_s": images_per_s(eager, crops, iters),
-        "graph_vs_eager_max_diff": float(diff),
-        "graphs": sorted(getattr(replayed, "graphs", {})) or getattr(replayed, "failed", "off"),
-    }
 
 
 def main() -> None:

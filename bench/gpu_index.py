@@ -676,25 +676,6 @@ def large_with(args, module: str, workers: int | None = None, **values) -> dict:
         return index_set(args.work, "large", args.work / "model", args, workers=workers)
 
 
-def small_with(args, module: str, dtype: str | None = None, **values) -> dict:
-    """The small set with constants of indexer module `module` set to `values`."""
-    import importlib
-
-    with constants(importlib.import_module(f"indexer.{module}"), **values):
-        return index_set(args.work, "small", args.work / "model", args, dtype=dtype)
-
-
-def without_graphs(phase):
-    """The phase with the vision tower launched eagerly (PIXSEEK_CUDA_GRAPHS=off)."""
-    from indexer.model.runtimes import cuda_graph
-
-    os.environ[cuda_graph.SWITCH] = "off"
-    try:
-        return phase()
-    finally:
-        del os.environ[cuda_graph.SWITCH]
-
-
 def large_switch(args, seconds: float) -> dict:
     """The large set with Python's thread switch interval at `seconds` (5 ms by default): how long a thread that
     comes back from the decoder waits for the GIL while others hold it."""
@@ -782,14 +763,6 @@ def main() -> None:
         # blocks' compilation on a first run); fp8_min_cosine is the gate's figure on this model.
         "small_fp8": lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8"),
         "large_fp8": lambda: index_set(args.work, "large", args.work / "model", args, dtype="fp8"),
-        # the tower launched kernel by kernel, as before runtimes.cuda_graph; the share held at 1 (small JPEGs all
-        # on the CPU workers, as before the share went past 1)
-        "small_eager": lambda: without_graphs(lambda: small_on(args, 1)),
-        "small_fp8_eager": lambda: without_graphs(
-            lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8")
-        ),
-        "small_fp8_cpu": lambda: small_with(args, "pipeline.gpu_feed", dtype="fp8", TOP_SHARE=1.0),
-        "small_cpu": lambda: small_with(args, "pipeline.gpu_feed", TOP_SHARE=1.0),
         **{
             f"large_w{w}_t{t}_c{c}": (
                 lambda w=w, t=t, c=c: large_with(

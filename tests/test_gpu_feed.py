@@ -203,13 +203,11 @@ class StubDecoder:
         self.blocked, self.in_flight, self.chunk = blocked, in_flight, 16
 
 
-def steered(share: float, waited: float, decoder: StubDecoder | None, small: int = 0) -> float:
-    """The share after one steering window of one second with `waited` s spent waiting on the workers, in which
-    the workers decoded `small` JPEGs under GPU_MIN_PIXELS."""
+def steered(share: float, waited: float, decoder: StubDecoder | None) -> float:
+    """The share after one steering window of one second with `waited` s spent waiting on the workers."""
     value = multiprocessing.get_context("fork").Value("d", share, lock=False)
     feed = gpu_feed.Feed(lambda: None, batch_size=4, share=value, sink=list, device="cpu", size=32)
     feed.decoder, feed.waited, feed.window_started = decoder, waited, feed.window_started - 1.0
-    feed.small = small
     feed._steer()
     feed.decoder = None
     feed.close()
@@ -225,47 +223,6 @@ def test_more_jpegs_go_to_the_device_while_the_workers_are_behind_and_its_decode
 def test_fewer_jpegs_go_to_the_device_while_its_decoder_is_behind():
     assert steered(0.5, waited=0.5, decoder=StubDecoder(0.5, 64)) == pytest.approx(0.5 - gpu_feed.SHARE_STEP)
     assert steered(0.0, waited=0.0, decoder=StubDecoder(0.5, 64)) == 0.0
-
-
-def test_small_jpegs_go_to_the_device_too_once_every_large_one_does_and_the_workers_are_still_behind():
-    step = gpu_feed.SHARE_STEP
-    assert steered(1.0, waited=0.5, decoder=StubDecoder(0.0, 0), small=10) == pytest.approx(1.0 + step)
-    assert steered(1.98, waited=0.5, decoder=None, small=10) == gpu_feed.TOP_SHARE
-    assert steered(1.4, waited=0.5, decoder=None, small=0) == 1.4  # no small JPEGs coming: no higher
-    assert steered(1.4, waited=0.5, decoder=StubDecoder(0.5, 64), small=10) == pytest.approx(1.4 - step)
-
-
-def test_past_a_share_of_one_small_jpegs_are_handed_over_by_their_hash(tmp_path):
-    folder = photos(tmp_path / "photos")
-    share = multiprocessing.get_context("fork").Value("d", 2.0, lock=False)
-    read = ReadSettings(32, gpu_share=share, gpu_min_pixels=gpu_decode.GPU_MIN_PIXELS)
-    jpegs = {f"photo{i:02d}.jpg" for i in range(12)} | {"grey.jpg"}  # RGB or grey: what the device decodes
-    digests = {f.relpath: hashlib.sha256(f.path.read_bytes()).hexdigest() for f in found(folder)}
-
-    def handed() -> set[str]:
-        results = read_all(found(folder), frozenset(), read, workers=2)
-        return {r.file.relpath for r in results if isinstance(r, gpu_decode.JpegJob)}
-
-    assert handed() == jpegs
-    share.value = 1.5
-    half = {name for name in jpegs if int(digests[name][:8], 16) < 0.5 * 2**32}
-    assert handed() == half and 0 < len(half) < len(jpegs)
-    share.value = 1.0
-    assert handed() == set()
-
-
-def test_a_run_whose_workers_stay_behind_sends_small_jpegs_to_the_device_and_gives_the_cpu_library(
-    tmp_path, micro_model, monkeypatch
-):
-    folder = photos(tmp_path / "photos")
-    cpu = index([folder], tmp_path / "cpu", str(micro_model), settings(gpu_decode="off"))
-    monkeypatch.setattr(gpu_feed, "INITIAL_SHARE", 1.0)
-    monkeypatch.setattr(gpu_feed, "STEER_EVERY", 1)
-    monkeypatch.setattr(gpu_feed, "SHARE_STEP", 0.5)
-    monkeypatch.setattr(gpu_feed, "WAIT_FRACTION", 0.0)  # any wait on them counts: they are "behind"
-    gpu = index([folder], tmp_path / "gpu", str(micro_model), settings(gpu_decode="on", workers=1))
-    assert gpu.decoded_on["gpu"] > 0 and gpu.indexed == cpu.indexed == 17
-    same_library(catalog(tmp_path / "cpu"), catalog(tmp_path / "gpu"), min_cosine=0.999, max_phash_bits=6)
 
 
 def test_the_share_holds_while_neither_side_waits_or_the_decoder_is_busy():

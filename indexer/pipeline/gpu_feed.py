@@ -10,9 +10,7 @@ pinned memory and queues the vision tower, asynchronously; a `Finisher` thread (
 batch's vectors, finishes the GPU-decoded images' metadata (perceptual hash) and hands
 `(Outcome, vector)` pairs to a sink (the catalog writer, or a queue to it). `share` follows the load:
 lowered while the device decoder is behind, raised while the main thread waits on the CPU workers and
-the device decoder has little to do. Up to 1 it is the fraction of large JPEGs (GPU_MIN_PIXELS and more) sent to
-the device; past 1 (reader.handed_over), small JPEGs go too: where the CPU workers cannot keep up with the model
-even on small photos (the FP8 tower on 500x375 JPEGs). With device "cpu" the same code runs on torchvision's CPU
+the device decoder has little to do. With device "cpu" the same code runs on torchvision's CPU
 decoder (tests).
 """
 
@@ -49,8 +47,6 @@ from .read_ahead import ReadAhead
 from .run import IndexRun
 
 SHARE_STEP = 0.02  # change of the share per steering window
-# The share's top: past 1 small JPEGs go to the device too (reader.handed_over), and only while small JPEGs come.
-TOP_SHARE = 2.0
 STEER_EVERY = 64  # reader results per steering window
 WAIT_FRACTION = 0.05  # share of a window spent waiting (on workers, or for the device decoder) that counts
 IDLE_DECODER_JOBS = 2 * DECODE_CHUNK  # jobs in flight under which the device decoder has room for more
@@ -97,7 +93,6 @@ class Feed:
         self.cpu: list[Outcome] = []
         self.chunks: list[Chunk] = []  # decoded on the device, not yet in a batch
         self.turn, self.seen, self.waited, self.blocked = 0, 0, 0.0, 0.0
-        self.small = 0  # JPEGs under GPU_MIN_PIXELS the CPU workers decoded in this steering window
         self.window_started = time.perf_counter()
         self.counts: Counter = Counter()
 
@@ -159,8 +154,6 @@ class Feed:
             self.decoder.submit(item)
         elif item.decoded is not None:
             self.cpu.append(item)
-            meta = item.decoded.meta
-            self.small += meta.format == "JPEG" and meta.width * meta.height < GPU_MIN_PIXELS
         else:
             self.plain.append(item)
         self._collect()
@@ -233,10 +226,8 @@ class Feed:
         elif self.waited > WAIT_FRACTION * elapsed and idle:
             step = SHARE_STEP
         if self.share is not None:
-            # past 1 only while small JPEGs come: a level raised in vain would take as long to come down
-            top = max(TOP_SHARE if self.small else 1.0, self.share.value)
-            self.share.value = min(top, max(0.0, self.share.value + step))
-        self.seen, self.waited, self.small, self.window_started = 0, 0.0, 0, time.perf_counter()
+            self.share.value = min(1.0, max(0.0, self.share.value + step))
+        self.seen, self.waited, self.window_started = 0, 0.0, time.perf_counter()
         self.blocked += blocked
 
     def _plain(self, plain: list[Outcome]) -> Batch:
@@ -363,8 +354,6 @@ def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, work
     )
     run.stages.update(stages)
     run.decoded_on.update(counts)
-    for size, why in getattr(run.encoder, "graph_failures", {}).items():
-        run.warnings.append(f"batches of {size} images were launched without a CUDA graph: {why}")
 
 
 class _Timed:

@@ -35,8 +35,8 @@ class ReadSettings:
     draft: bool = True  # PIL draft decoding of large JPEGs
     max_pixels: int = MAX_PIXELS
     time_limit: float = 60.0  # seconds to read and decode one file; 0: no limit
-    # GPU path (indexer.pipeline.gpu_feed): a shared multiprocessing.Value, a level from 0 to 2 of the JPEGs
-    # handed over undecoded (see `handed_over`); None: every file is decoded here.
+    # GPU path (indexer.pipeline.gpu_feed): a shared multiprocessing.Value, the fraction of JPEGs handed over
+    # undecoded; None: every file is decoded here.
     gpu_share: object = None
     gpu_min_pixels: int = 0  # smaller JPEGs are decoded here; the GPU path sets gpu_decode.GPU_MIN_PIXELS
 
@@ -93,23 +93,15 @@ def _read(file: FoundFile) -> Outcome | JpegJob:
     if digest in _known:
         return Outcome(file, digest, None, None)
     s = _settings
-    if s.gpu_share is not None and (job := handed_over(file, data, digest, s.gpu_share.value)) is not None:
-        return dataclasses.replace(job, data=None)  # read again on the device side: see with_bytes
+    if s.gpu_share is not None and int(digest[:8], 16) < s.gpu_share.value * 2**32:
+        job = probe(file, data, digest, s.max_pixels, s.gpu_min_pixels)
+        if job is not None:
+            return dataclasses.replace(job, data=None)  # read again on the device side: see with_bytes
     try:
         decoded = decode_bytes(data, str(file.path), s.size, draft=s.draft, max_pixels=s.max_pixels, digest=digest)
     except ImageError as exc:
         return Outcome(file, digest, None, exc.reason)
     return Outcome(file, digest, decoded, None)
-
-
-def handed_over(file: FoundFile, data: bytes, digest: str, level: float) -> JpegJob | None:
-    """The JpegJob for the device decoder, or None to decode here. Up to 1, `level` is the fraction of the JPEGs
-    of at least gpu_min_pixels handed over; past 1, every one of those and a fraction level - 1 of the smaller
-    ones too. Which files is decided by their hash, so a file goes the same way at the same level."""
-    s, mark = _settings, int(digest[:8], 16) / 2**32
-    if mark >= level:
-        return None
-    return probe(file, data, digest, s.max_pixels, 0 if mark < level - 1 else s.gpu_min_pixels)
 
 
 def with_bytes(job: JpegJob) -> JpegJob:

@@ -155,7 +155,6 @@ class TorchEncoder(Encoder):
         self._torch = torch
         self.model = skeleton(config)
         self._scale = self._shift = None
-        self._vision_fn = None  # vision_tensor's function, replayed as CUDA graphs on a GPU (runtimes.cuda_graph)
 
     def _build(self, tower: str, arrays: dict, dtypes: dict):
         torch = self._torch
@@ -218,20 +217,7 @@ class TorchEncoder(Encoder):
 
     def vision_tensor(self, crops):
         """Unnormalised float32 (n, dim) features of uint8 (n, S, S, 3) crops already on the device."""
-        if self._vision_fn is None:
-            from functools import partial
-
-            from . import cuda_graph
-
-            self._vision_fn = partial(self._features, self.tower("vision"))
-            if self.device.startswith("cuda") and cuda_graph.enabled():
-                self._vision_fn = cuda_graph.Replayed(self._vision_fn, self.device)
-        return self._vision_fn(crops)
-
-    @property
-    def graph_failures(self) -> dict[int, str]:
-        """Batch sizes whose CUDA-graph capture failed (they ran eagerly), with why."""
-        return dict(getattr(self._vision_fn, "failed", {}))
+        return self._features(self.tower("vision"), crops)
 
     def _features(self, visual, crops):
         torch, pre = self._torch, self.config.preprocess

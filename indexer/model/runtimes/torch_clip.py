@@ -101,7 +101,9 @@ class CLIP(nn.Module):
         super().__init__()
         t = config.text
         self.visual = VisionTower(config)
-        self.token_embedding = nn.Embedding(t.vocab, t.width)
+        # Given its (empty) weight, Embedding skips its random init: normal_ on the meta device goes through
+        # torch._refs, whose first call imports torch._dynamo (2 s of every load, the vision tower's too).
+        self.token_embedding = nn.Embedding(t.vocab, t.width, _weight=torch.empty(t.vocab, t.width))
         self.positional_embedding = nn.Parameter(torch.empty(t.context, t.width))
         self.transformer = Transformer(t.width, t.layers, t.heads, t.mlp, t.act, t.eps)
         self.ln_final = nn.LayerNorm(t.width, eps=t.eps)
