@@ -13,6 +13,7 @@ import multiprocessing.pool
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -178,11 +179,18 @@ def reader_for(known: frozenset[str], settings: ReadSettings) -> Callable[[Found
 def _close(pool, before: set[int]) -> None:
     """Pool.terminate, then SIGKILL for workers its SIGTERM did not end. A replacement worker is forked by
     the pool's own thread while the run's SIGTERM handler is set and other threads (Paddle's) may hold
-    locks: it can hang in C before it runs Python, where that handler would act, and terminate's join waits."""
+    locks: it can hang in C before it runs Python, where that handler would act, and terminate's join waits.
+
+    terminate can also wait for ever with every worker gone: a worker ended while it held the results queue's
+    write lock (in the middle of sending a result) leaves that lock taken, and the pool's task thread, which
+    terminate joins, blocks on it to send its last sentinel (seen once in the suite, a run stopped by another
+    GPU worker's failure). So once the workers are killed, terminate gets KILLED_WAIT more seconds and is then
+    left behind in its daemon thread: nothing of the pool runs any more."""
     stopper = threading.Thread(target=pool.terminate, daemon=True)
     stopper.start()
     stopper.join(timeout=TERMINATE_WAIT)
-    while stopper.is_alive():
+    deadline = time.monotonic() + KILLED_WAIT
+    while stopper.is_alive() and time.monotonic() < deadline:
         for child in multiprocessing.active_children():
             if child.pid not in before:  # this pool's workers, never a process started elsewhere
                 child.kill()
@@ -197,6 +205,7 @@ def _close(pool, before: set[int]) -> None:
 CRASHED = "the decoder process died on this file (a crash in an image library, or killed for memory)"
 SPARE_SLOTS = 64  # worker replacements before a slot is reused
 TERMINATE_WAIT = 3.0  # seconds Pool.terminate gets before its workers are killed
+KILLED_WAIT = 5.0  # seconds more it gets once they are, before it is left behind (see _close)
 _slots: Any = None  # shared int64 pairs (worker pid, index of the file it is on or -1)
 _slot = 0
 
