@@ -116,6 +116,21 @@ def test_static_scales_come_from_the_largest_input_seen_and_leave_headroom_befor
     assert torch.nn.functional.cosine_similarity(layer(inputs * fp8.HEADROOM * 4).detach(), clipped).min() < 0.99
 
 
+def test_the_bias_added_in_the_matmul_or_after_it_gives_the_same_outputs():
+    torch = fp8.torch
+    layer = torch.nn.Linear(64, 32)
+    with torch.no_grad():
+        layer.bias.mul_(50)  # large enough that a bias left out or added twice shows
+    inputs = torch.randn(8, 64).to(torch.bfloat16)
+    amax = inputs.abs().amax()
+    fused, apart = (fp8.Fp8Linear(layer.weight, layer.bias, amax, bias_in_matmul=b) for b in (True, False))
+    assert not apart.bias_in_matmul and fused.bias_in_matmul
+    want = layer(inputs.float()).detach()
+    for got in (fused(inputs).float(), apart(inputs).float()):
+        assert torch.allclose(got, want, atol=0.2 * float(want.abs().max()) / 10, rtol=0)
+    assert torch.allclose(fused(inputs).float(), apart(inputs).float(), atol=0.5, rtol=0.01)
+
+
 def test_calibration_records_each_swapped_layers_largest_input_and_lets_go_of_the_tower():
     quantised = encoder("bf16")
     transformer = quantised.tower("vision").transformer

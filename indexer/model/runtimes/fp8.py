@@ -192,14 +192,16 @@ def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
     for i, block in _swapped(transformer):
         attn, mlp = block.attn, block.mlp
         if attn.qkv is None and _fits((attn.in_proj_weight,)):
-            attn.qkv = Fp8Linear(attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")), "qkv" in BIAS_IN_MATMUL)
+            attn.qkv = Fp8Linear(
+                attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")), bias_in_matmul="qkv" in BIAS_IN_MATMUL
+            )
             attn.in_proj_weight = attn.in_proj_bias = None
             swapped += 1
         for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
             layer = getattr(owner, name)
             if isinstance(layer, nn.Linear) and _fits(layer):
-                fp8_layer = Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), name in BIAS_IN_MATMUL)
-                setattr(owner, name, fp8_layer)
+                bias_in_matmul = name in BIAS_IN_MATMUL
+                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), bias_in_matmul))
                 swapped += 1
     return swapped
 
