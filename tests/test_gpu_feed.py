@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,30 @@ def test_a_jpeg_rewritten_between_its_hash_and_the_device_read_is_indexed_as_it_
             "WHERE f.relpath = 'photo05.jpg'"
         ).fetchone()
     assert stored == (hashlib.sha256(rewritten.read_bytes()).hexdigest(), 72, 40, rewritten.stat().st_size)
+
+
+def test_reader_results_and_device_decodes_go_on_while_the_model_loads(tmp_path, micro_model, monkeypatch):
+    # The first batch used to wait for the model with nothing else taken from the readers or handed to the device
+    # decoder: a 12 MP run's decoder sat idle through the load.
+    load, loaded_at = IndexRun._load_vision, []
+
+    def slow(run):
+        time.sleep(2.0)
+        load(run)
+        loaded_at.append(time.perf_counter())
+
+    monkeypatch.setattr(IndexRun, "_load_vision", slow)
+    every_jpeg_to_the_device(monkeypatch)
+    ticks: list[tuple[float, int, str]] = []
+    progress = lambda state: ticks.append((time.perf_counter(), state.done, state.stage))  # noqa: E731
+    folder = photos(tmp_path / "photos")
+    summary = index([folder], tmp_path / "lib", str(micro_model), settings(gpu_decode="on"), progress=progress)
+    assert summary.indexed == 17 and summary.decoded_on["gpu"] == 13 and loaded_at
+    before_load = max(done for at, done, _ in ticks if at < loaded_at[0])
+    assert before_load == 18  # every file read (batches of 4), the JPEGs decoded, before the model was there
+    monkeypatch.setattr(IndexRun, "_load_vision", load)
+    index([folder], tmp_path / "cpu", str(micro_model), settings(gpu_decode="off"))
+    same_library(catalog(tmp_path / "cpu"), catalog(tmp_path / "lib"), min_cosine=0.999, max_phash_bits=6)
 
 
 def test_the_model_starts_loading_only_once_the_reader_processes_are_forked(tmp_path, micro_model, monkeypatch):

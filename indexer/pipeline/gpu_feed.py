@@ -61,6 +61,11 @@ HW_INITIAL_SHARE = 0.9
 # loses 2% at 64 (timm ViT-g/14, 853 against 870). JPEGs decoded by the CPU workers keep the full batch.
 HW_BATCH = 64
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
+# Decoded images gathered while the model still loads in its thread, before the main thread waits for it (2,048
+# crops of 224 px: 300 MB). Until then it keeps taking reader results and handing JPEGs to the device decoder: a run
+# of 12 MP photos under py-spy had the main thread wait 5 s in the first launch with nothing submitted, and the
+# decoder idle through it.
+LOAD_BACKLOG = 2048
 READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
 
 
@@ -75,10 +80,12 @@ class Feed:
         sink: Sink,
         device: str,
         size: int,
+        loading: Callable[[], bool] = lambda: False,
     ):
         import torch
 
         self.torch, self.load_encoder, self.batch_size, self.share = torch, load_encoder, batch_size, share
+        self.loading = loading  # whether the model is still loading in its own thread (load_encoder would wait)
         self.auto_batch = batch_size is None
         self.hardware = False  # whether the device decoder runs on the hardware JPEG engines
         self.encoder = None  # loaded when the first batch is launched: a re-run needs none
@@ -161,7 +168,20 @@ class Feed:
         if self.seen >= STEER_EVERY:
             self._steer()
         if self.ready >= self.limit or len(self.plain) >= PENDING_LIMIT:
-            self.launch()
+            if self._gathering():
+                self._flush_plain()
+            else:
+                self.launch()
+
+    def _gathering(self) -> bool:
+        """Whether decoded images wait for the model still loading (see LOAD_BACKLOG) instead of being launched."""
+        return self.encoder is None and self.ready < LOAD_BACKLOG and self.loading()
+
+    def _flush_plain(self) -> None:
+        """Hand the outcomes that need no model (known content, failures) to the finisher once there are many."""
+        if len(self.plain) >= PENDING_LIMIT:
+            plain, self.plain = self.plain, []
+            self.finisher.put(self._plain(plain))
 
     @property
     def ready(self) -> int:
@@ -309,17 +329,19 @@ def feed_files(
     started: Callable[[], None] = lambda: None,
     *,
     device: str,
+    loading: Callable[[], bool] = lambda: False,
 ) -> tuple[Counter, Counter]:
     """Read `files` in `workers` processes and encode them through a Feed on `device`; returns (stage seconds,
     images decoded on 'gpu' / 'cpu'). `sink` receives each finished batch, `on_item` runs per result,
-    `started` once the reader processes exist (reader.read_all)."""
+    `started` once the reader processes exist (reader.read_all); while `loading()` says the model is still
+    loading in its own thread, decoded images gather (up to LOAD_BACKLOG of them) before the first launch waits."""
     import dataclasses
     import multiprocessing
 
     first = HW_INITIAL_SHARE if hardware_jpeg(device) else INITIAL_SHARE
     share = multiprocessing.get_context("fork").Value("d", first, lock=False)
     read = dataclasses.replace(read, gpu_share=share, gpu_min_pixels=GPU_MIN_PIXELS)
-    feed = Feed(load_encoder, batch_size, share, sink, device, read.size)
+    feed = Feed(load_encoder, batch_size, share, sink, device, read.size, loading)
     ahead = ReadAhead(files, READ_AHEAD_BATCHES * (batch_size or AUTO_CAP))
     results = read_all(ahead, known, read, workers, started)
 
@@ -350,8 +372,9 @@ def feed_run(run: IndexRun, todo: Sequence, root_ids: dict[str, int], read, work
     known = run.known_hashes()
     device = choose_device(choose_runtime(run.settings.runtime, run.settings.device), run.settings.device)
     stages, counts = feed_files(
-        todo, known, read, workers, run.loaded_encoder, batch, sink, progress, prefetch, device=device
-    )
+        todo, known, read, workers, run.loaded_encoder, batch, sink, progress, prefetch, device=device,
+        loading=run.model_loading,
+    )  # fmt: skip
     run.stages.update(stages)
     run.decoded_on.update(counts)
 

@@ -149,6 +149,10 @@ class IndexRun:
             self._loading = threading.Thread(target=self._load_quietly, name="pixseek-model-load", daemon=True)
             self._loading.start()
 
+    def model_loading(self) -> bool:
+        """Whether a prefetch (prefetch_model) is still loading the model."""
+        return self._loading is not None and self._loading.is_alive()
+
     def _load_quietly(self) -> None:
         try:
             self._load_vision()
