@@ -61,10 +61,8 @@ HW_INITIAL_SHARE = 0.9
 # loses 2% at 64 (timm ViT-g/14, 853 against 870). JPEGs decoded by the CPU workers keep the full batch.
 HW_BATCH = 64
 PENDING_LIMIT = 256  # flush at this many outcomes even when few need the model (re-runs, failures)
-# Decoded images gathered while the model still loads in its thread, before the main thread waits for it (2,048
-# crops of 224 px: 300 MB). Until then it keeps taking reader results and handing JPEGs to the device decoder: a run
-# of 12 MP photos under py-spy had the main thread wait 5 s in the first launch with nothing submitted, and the
-# decoder idle through it.
+# Decoded images gathered while the model still loads, before the main thread waits for it (224 px: 300 MB): a 12 MP
+# run under py-spy had the main thread wait 5 s in the first launch with no JPEG submitted, the decoder idle.
 LOAD_BACKLOG = 2048
 READ_AHEAD_BATCHES = 2  # files handed to the readers beyond those consumed, in batches
 
