@@ -58,6 +58,18 @@ def test_piped_the_progress_lines_come_out_whole(photos, tmp_path):
     assert re.search(r" \d+:\d\d:\d\d \d+:\d\d:\d\d$", bar)  # elapsed and remaining, whole
 
 
+def test_in_80_columns_the_progress_lines_keep_their_counts_rates_and_times(photos, tmp_path):
+    """With the bar 40 columns wide, an 80-column terminal showed "30…" for "301/301" and "0:…" for the times."""
+    env = {**os.environ, "COLUMNS": "80"}
+    code = f"from ui.cli import app; app(['index', {str(photos)!r}, '-l', {str(tmp_path / 'lib')!r}])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    bar = next(line for line in done.stderr.splitlines() if line.startswith("indexing"))
+    assert "…" not in bar and "5/5" in bar and "images/s" in bar and len(bar) <= 80
+    assert re.search(r" \d+:\d\d:\d\d \d+:\d\d:\d\d$", bar)
+    assert "model tiny-shapes loaded in " in done.stderr
+
+
 def test_the_bundled_demo_model_is_named_as_such_once(photos, tmp_path):
     result = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
     assert result.stderr.count("tiny-shapes is pixseek's bundled demo model") == 1

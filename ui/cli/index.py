@@ -34,9 +34,11 @@ def _index_progress(console=err):
     the model (seconds to minutes for a large one, longer the first time its weights are converted) is a stage
     of its own: a line that pulses while it lasts and then says how long it took; the rates leave the
     load's time out, so the bar never sits at 0.0 images/s waiting for it."""
+    # The bar gets what the text leaves of the console's width (about TEXT_COLUMNS), up to 40 columns: at 40 in an
+    # 80-column terminal the counts, rates and times were cut to "30…", "0:…".
     bar = Progress(
         "[progress.description]{task.description}",
-        BarColumn(),
+        BarColumn(bar_width=max(5, min(40, console.width - TEXT_COLUMNS))),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rates]}"),
         TimeElapsedColumn(),
@@ -57,9 +59,11 @@ def _index_progress(console=err):
                 clock["load"] = bar.add_task(f"loading model {state.model}", total=None, rates="")
             bar.update(task, description="waiting for the model", total=state.total, completed=state.done)
             return
-        if clock["load"] is not None and state.load_seconds is not None and not bar.tasks[clock["load"]].finished:
-            taken = f"{state.load_seconds:.1f} s"
-            bar.update(clock["load"], total=1, completed=1, description=f"model {state.model} loaded in {taken}")
+        if clock["load"] is not None and state.load_seconds is not None:
+            # said once as a line of its own: a finished task would keep its long description widening the column
+            bar.remove_task(clock["load"])
+            clock["load"] = None
+            bar.console.print(f"model {state.model} loaded in {state.load_seconds:.1f} s")
         elapsed = max(now - clock["start"] - (state.load_seconds or 0.0), 1e-6)  # the rates leave the load out
         rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"
         bar.update(task, description=state.stage, total=state.total, completed=state.done, rates=rates)
@@ -71,6 +75,7 @@ def _index_progress(console=err):
     return bar, update
 
 
+TEXT_COLUMNS = 75  # "indexing 12,345/12,345 1,234.5 files/s, 1,234.5 images/s 0:00:00 0:00:00" and the gaps
 LONG_RUN_S = 60.0  # a run expected to take longer is told its cost, and a cheaper model's, after its first batch
 
 
