@@ -99,7 +99,7 @@ def linears(tokens: int) -> dict:
     return out
 
 
-def tower(args, out: dict) -> dict:
+def tower(args, out: dict) -> None:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile
@@ -145,7 +145,6 @@ def tower(args, out: dict) -> dict:
     for name in variants:
         if name != "bfloat16":
             out[f"{name}_over_bf16"] = round(out[f"{name}_images_per_s"] / out["bfloat16_images_per_s"], 3)
-    return out
 
 
 def main() -> None:

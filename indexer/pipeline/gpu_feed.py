@@ -166,20 +166,15 @@ class Feed:
         if self.seen >= STEER_EVERY:
             self._steer()
         if self.ready >= self.limit or len(self.plain) >= PENDING_LIMIT:
-            if self._gathering():
-                self._flush_plain()
-            else:
+            if not self._gathering():
                 self.launch()
+            elif len(self.plain) >= PENDING_LIMIT:  # outcomes that need no model (known content, failures) go on
+                plain, self.plain = self.plain, []
+                self._hand(self._plain(plain))
 
     def _gathering(self) -> bool:
         """Whether decoded images wait for the model still loading (see LOAD_BACKLOG) instead of being launched."""
         return self.encoder is None and self.ready < LOAD_BACKLOG and self.loading()
-
-    def _flush_plain(self) -> None:
-        """Hand the outcomes that need no model (known content, failures) to the finisher once there are many."""
-        if len(self.plain) >= PENDING_LIMIT:
-            plain, self.plain = self.plain, []
-            self.finisher.put(self._plain(plain))
 
     @property
     def ready(self) -> int:
@@ -214,6 +209,9 @@ class Feed:
             return
         with self.torch.inference_mode():
             batch = self._encode(plain, cpu, chunks) if cpu or chunks else self._plain(plain)
+        self._hand(batch)
+
+    def _hand(self, batch: Batch) -> None:
         started = time.perf_counter()
         self.finisher.put(batch)  # blocks while the device is two batches behind
         self.stages["wait_device"] += time.perf_counter() - started

@@ -8,7 +8,7 @@ and HEADROOM more than that maps to e4m3's largest number. e4m3 is a floating-po
 smaller than the largest still gets its full 3-bit mantissa, so one scale per tensor loses no small tokens;
 what it must not do is clip, hence the headroom. Quantising an activation is then a multiply and a cast, which
 the compiler folds into the op that makes it (LayerNorm, GELU, attention's output): on one H100 the ViT-g/14
-tower ran at 1.30x bfloat16 and 1.37x timm (bench/results/fp8_speed-bs256-tuned-*). "row" computes one scale
+tower ran at 1.31x bfloat16 and 1.38x timm (bench/results/fp8_speed-bs256-qkv-*). "row" computes one scale
 per token as it comes and one per output channel of a weight: each quantisation is a row reduction, a second
 pass over the activation, whose kernels took as long as the FP8 matmuls (0.996x bfloat16 in the same run).
 
@@ -200,8 +200,8 @@ def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
         for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
             layer = getattr(owner, name)
             if isinstance(layer, nn.Linear) and _fits(layer):
-                bias_in_matmul = name in BIAS_IN_MATMUL
-                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), bias_in_matmul))
+                fused = name in BIAS_IN_MATMUL
+                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), bias_in_matmul=fused))
                 swapped += 1
     return swapped
 
