@@ -23,21 +23,23 @@ from common import emit, machine, slug
 from vision_tower import images_per_s
 
 # FP8 towers to time: (runtimes.fp8.SCALES, Inductor options the blocks are compiled with, the SDPA back-end
-# attention is held to: None for torch's choice, runtimes.fp8.BIAS_IN_MATMUL); "static_tuned" is the product's
-# default (fp8.COMPILE_OPTIONS, fp8.BIAS_IN_MATMUL). max_autotune lets Inductor time Triton templates for the FP8
-# matmuls against cuBLAS, and a template can take the following GELU and quantisation into its epilogue (its TMA
-# templates only for matmuls without a bias: "static_autotune_apart" leaves every bias to the following kernel).
+# attention is held to: None for torch's choice, runtimes.fp8.BIAS_IN_MATMUL, runtimes.fp8.GELU); "static_tuned" is
+# the product's default (fp8.COMPILE_OPTIONS, fp8.BIAS_IN_MATMUL, fp8.GELU). max_autotune lets Inductor time Triton
+# templates for the FP8 matmuls against cuBLAS, and a template can take the following GELU and quantisation into its
+# epilogue (its TMA templates only for matmuls without a bias: "static_autotune_apart" leaves every bias to the
+# following kernel). "static_tuned_tanh" computes the tanh approximation of GELU in the FP8 blocks.
 ALL = ("qkv", "out_proj", "c_fc", "c_proj")
 TUNED = {"coordinate_descent_tuning": True}
 FP8_OPTIONS = {
-    "static": ("static", {}, None, ALL),
-    "row": ("row", {}, None, ALL),
-    "static_tuned": ("static", TUNED, None, ("qkv",)),
-    "static_tuned_all": ("static", TUNED, None, ALL),
-    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None, ALL),
-    "static_autotune": ("static", {"max_autotune": True}, None, ALL),
-    "static_autotune_apart": ("static", {"max_autotune": True, **TUNED}, None, ()),
-    "static_cudnn": ("static", {}, "CUDNN_ATTENTION", ALL),
+    "static": ("static", {}, None, ALL, "none"),
+    "row": ("row", {}, None, ALL, "none"),
+    "static_tuned": ("static", TUNED, None, ("qkv",), "none"),
+    "static_tuned_tanh": ("static", TUNED, None, ("qkv",), "tanh"),
+    "static_tuned_all": ("static", TUNED, None, ALL, "none"),
+    "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None, ALL, "none"),
+    "static_autotune": ("static", {"max_autotune": True}, None, ALL, "none"),
+    "static_autotune_apart": ("static", {"max_autotune": True, **TUNED}, None, (), "none"),
+    "static_cudnn": ("static", {}, "CUDNN_ATTENTION", ALL, "none"),
 }
 SHAPES = {"qkv": (1408, 4224), "out_proj": (1408, 1408), "c_fc": (1408, 6144), "c_proj": (6144, 1408)}
 
@@ -123,7 +125,7 @@ def tower(args, out: dict) -> None:
         torch._dynamo.reset()
         backend = None
         if variant is not None:
-            fp8.SCALES, fp8.COMPILE_OPTIONS, backend, fp8.BIAS_IN_MATMUL = variant
+            fp8.SCALES, fp8.COMPILE_OPTIONS, backend, fp8.BIAS_IN_MATMUL, fp8.GELU = variant
         attention = sdpa_kernel(getattr(SDPBackend, backend)) if backend else contextlib.nullcontext()
         encoder = build_encoder(
             "vit-g-14-random", bpe_dir(), config, state, runtime="torch", device="cuda", dtype=dtype,

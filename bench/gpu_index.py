@@ -676,6 +676,14 @@ def large_with(args, module: str, workers: int | None = None, **values) -> dict:
         return index_set(args.work, "large", args.work / "model", args, workers=workers)
 
 
+def small_fp8_with(args, **values) -> dict:
+    """The small set in fp8 with constants of runtimes.fp8 set to `values`."""
+    from indexer.model.runtimes import fp8
+
+    with constants(fp8, **values):
+        return index_set(args.work, "small", args.work / "model", args, dtype="fp8")
+
+
 def large_switch(args, seconds: float) -> dict:
     """The large set with Python's thread switch interval at `seconds` (5 ms by default): how long a thread that
     comes back from the decoder waits for the GIL while others hold it."""
@@ -763,6 +771,7 @@ def main() -> None:
         # blocks' compilation on a first run); fp8_min_cosine is the gate's figure on this model.
         "small_fp8": lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8"),
         "large_fp8": lambda: index_set(args.work, "large", args.work / "model", args, dtype="fp8"),
+        "small_fp8_tanh": lambda: small_fp8_with(args, GELU="tanh"),  # runtimes.fp8.GELU says why
         **{
             f"large_w{w}_t{t}_c{c}": (
                 lambda w=w, t=t, c=c: large_with(

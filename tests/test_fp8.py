@@ -35,13 +35,15 @@ def crops(n: int) -> np.ndarray:
     return np.stack([resize_crop(s.image.convert("RGB"), 64) for s in generate(n, 7)])
 
 
-@pytest.mark.parametrize("scales", ["static", "row"])
-def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval(monkeypatch, scales):
+@pytest.mark.parametrize(("scales", "gelu"), [("static", "none"), ("row", "none"), ("static", "tanh")])
+def test_fp8_tower_multiplies_in_float8_and_keeps_tiny_shapes_retrieval(monkeypatch, scales, gelu):
     monkeypatch.setattr(fp8, "SCALES", scales)
+    monkeypatch.setattr(fp8, "GELU", gelu)
     quantised, reference = encoder("fp8"), encoder("bf16")
     first, block, *_, last = quantised.tower("vision").transformer.resblocks
     assert isinstance(block.attn.qkv, fp8.Fp8Linear) and isinstance(block.mlp.c_fc, fp8.Fp8Linear)
     assert first.attn.qkv is None and not isinstance(last.mlp.c_proj, fp8.Fp8Linear)  # kept in bfloat16
+    assert block.mlp.gelu.approximate == gelu and first.mlp.gelu.approximate == last.mlp.gelu.approximate == "none"
     assert block.mlp.c_fc.weight.dtype == fp8.torch.float8_e4m3fn and quantised.fp8_min_cosine >= fp8.MIN_COSINE
     assert (block.mlp.c_proj.input_scale is not None) == (scales == "static")  # calibrated on the gate's photos
     samples = generate(600, 7)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,27 @@ from PIL import Image
 from indexer.model.load import load_model
 
 ROOT = Path(__file__).parents[1]
+SIGNALLED = "terminated with signal"  # paddle.distributed.spawn, when a process of the run was killed
 
 
 def _train(out: Path, *options: str) -> str:
     cmd = [sys.executable, str(ROOT / "tools" / "train_tiny.py"), "--out", str(out), "--pool", "48", "--batch", "16"]
-    done = subprocess.run([*cmd, "--warmup", "1", *options], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    cmd += ["--warmup", "1", *options]
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # a crash shows every thread's Python stack
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    if done.returncode != 0 and SIGNALLED in done.stderr:
+        # Paddle's multi-process CPU training (spawn, gloo) once lost a process to SIGABRT in CI, without a
+        # message, and did not again in 80 runs here: one more try, and the first one's output shown in the
+        # warnings summary. A second failure, or wrong numbers, still fail the test.
+        warnings.warn(f"the trainer's processes failed once, tried again:\n{_tails(done)}", stacklevel=2)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, _tails(done)
     return done.stdout
+
+
+def _tails(done: subprocess.CompletedProcess) -> str:
+    """The ends of both streams: Paddle reports a fatal signal (its C++ stack) on stdout."""
+    return f"stdout: ...{done.stdout[-1500:]}\nstderr: ...{done.stderr[-3000:]}"
 
 
 def test_trainer_writes_a_model_directory_that_loads_and_encodes(tmp_path):
@@ -51,7 +67,10 @@ def test_two_processes_train_the_model_one_process_trains(tmp_path):
         name: _train(tmp_path / name, "--steps", steps, *procs, *recipe)
         for name, steps, procs in [("one", "3", ()), ("two", "3", ("--procs", "2")), ("shorter", "2", ())]
     }
-    steps = {name: [line for line in log.splitlines() if line.startswith("step")] for name, log in logs.items()}
+    # "step N  loss L  M min": the steps and losses, not the minutes (which a busy machine changes)
+    steps = {
+        name: [line.split()[:4] for line in log.splitlines() if line.startswith("step")] for name, log in logs.items()
+    }
     assert len(steps["two"]) == 2 and steps["one"] == steps["two"]  # the same losses at the same steps
     images = [s.image for s in synthetic.generate(8, seed=77)]
     vectors = {name: load_model(tmp_path / name, runtime="paddle", device="cpu").encode_images(images) for name in logs}

@@ -64,6 +64,12 @@ COMPILE_OPTIONS: dict = {"coordinate_descent_tuning": True}
 # epilogue: on one H100 the tower made 1,232.9 images/s with qkv's alone against 1,218.8 with all four
 # (bench/results/fp8_speed-bs256-qkv-*).
 BIAS_IN_MATMUL: tuple[str, ...] = ("qkv",)
+# The GELU of the FP8 blocks, nn.GELU's `approximate`: "none" is the exact one (erf), as in the bfloat16 tower the
+# gate compares with; "tanh" is the approximation the bfloat16 GPU path already computes in cuBLASLt's epilogue
+# (runtimes/fusion.py). The compiled GELU+bias+quantise kernel took 31 ms of a batch of 256 on one H100, about
+# half the memory bandwidth its bytes need: bench/fp8_speed.py's "static_tuned_tanh" times the approximation
+# (not measured on a GPU yet; the default stays exact until it is, and the gate still judges it).
+GELU = "none"
 # scikit-image's bundled photos (in its wheel: nothing is downloaded). Named here rather than taken from
 # indexer.sources.synthetic: the model layer knows nothing of the sources.
 PHOTOS = (
@@ -184,13 +190,16 @@ def calibration(transformer: nn.Module):
 
 def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
     """Swap the linear layers of the blocks of a torch_clip Transformer for Fp8Linear (bfloat16 weights
-    freed), all but the first and the last block (KEPT_BLOCKS); returns how many were swapped. With `amax`
+    freed), and their GELU for GELU's, all but the first and the last block (KEPT_BLOCKS); returns how many
+    linear layers were swapped. With `amax`
     (from `calibration`) the layers get static scales, without it per-row ones. Layers whose sides are not
     multiples of 16 stay bfloat16."""
     swapped = 0
     amax = amax or {}
     for i, block in _swapped(transformer):
         attn, mlp = block.attn, block.mlp
+        if GELU != "none" and isinstance(getattr(mlp, "gelu", None), nn.GELU):
+            mlp.gelu = nn.GELU(approximate=GELU)
         if attn.qkv is None and _fits((attn.in_proj_weight,)):
             attn.qkv = Fp8Linear(
                 attn.in_proj_weight, attn.in_proj_bias, amax.get((i, "qkv")), bias_in_matmul="qkv" in BIAS_IN_MATMUL
