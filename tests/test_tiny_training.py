@@ -25,7 +25,7 @@ def _train(out: Path, *options: str) -> str:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0 and SIGNALLED in done.stderr:
         # Paddle's multi-process CPU training (spawn, gloo) once lost a process to SIGABRT in CI, without a
-        # message, and did not again in 80 runs here: one more try, and the first one's output shown in the
+        # message, and did not again in 73 runs here: one more try, and the first one's output shown in the
         # warnings summary. A second failure, or wrong numbers, still fail the test.
         warnings.warn(f"the trainer's processes failed once, tried again:\n{_tails(done)}", stacklevel=2)
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
