@@ -27,7 +27,7 @@ from vision_tower import images_per_s
 # the product's default (fp8.COMPILE_OPTIONS, fp8.BIAS_IN_MATMUL, fp8.GELU). max_autotune lets Inductor time Triton
 # templates for the FP8 matmuls against cuBLAS, and a template can take the following GELU and quantisation into its
 # epilogue (its TMA templates only for matmuls without a bias: "static_autotune_apart" leaves every bias to the
-# following kernel). "static_tuned_tanh" computes the tanh approximation of GELU in the FP8 blocks.
+# following kernel). "static_tuned_tanh" and "..._tanh_by_exp" compute GELU's tanh approximation (runtimes.fp8.GELU).
 ALL = ("qkv", "out_proj", "c_fc", "c_proj")
 TUNED = {"coordinate_descent_tuning": True}
 FP8_OPTIONS = {
@@ -35,6 +35,7 @@ FP8_OPTIONS = {
     "row": ("row", {}, None, ALL, "none"),
     "static_tuned": ("static", TUNED, None, ("qkv",), "none"),
     "static_tuned_tanh": ("static", TUNED, None, ("qkv",), "tanh"),
+    "static_tuned_tanh_by_exp": ("static", TUNED, None, ("qkv",), "tanh_by_exp"),
     "static_tuned_all": ("static", TUNED, None, ALL, "none"),
     "row_multi_kernel": ("row", {"triton.multi_kernel": 1}, None, ALL, "none"),
     "static_autotune": ("static", {"max_autotune": True}, None, ALL, "none"),

@@ -145,3 +145,18 @@ def test_calibration_records_each_swapped_layers_largest_input_and_lets_go_of_th
     before = dict(amax)
     quantised.vision_tensor(pixels)  # the hooks are gone once the block ends
     assert amax == before
+
+
+def test_the_tanh_gelu_written_with_one_exponential_is_nn_gelus_tanh_approximation(monkeypatch):
+    torch = fp8.torch
+    x = torch.linspace(-12, 12, 20001)
+    want = torch.nn.GELU(approximate="tanh")(x)
+    assert (fp8.TanhGeluByExp()(x) - want).abs().max() < 1e-5  # float32: the same function
+    assert (torch.nn.GELU()(x) - want).abs().max() > 1e-4  # where the exact GELU differs from it
+    got = fp8.TanhGeluByExp()(x.to(torch.bfloat16)).float()
+    assert torch.allclose(got, want, rtol=1 / 64, atol=1e-2)  # bfloat16 keeps 8 bits
+    monkeypatch.setattr(fp8, "GELU", "tanh_by_exp")
+    transformer = encoder("bf16").tower("vision").transformer
+    fp8.to_fp8(transformer)
+    gelus = [type(block.mlp.gelu) for block in transformer.resblocks]
+    assert gelus == [torch.nn.GELU] + [fp8.TanhGeluByExp] * (len(gelus) - 2) + [torch.nn.GELU]
