@@ -201,10 +201,9 @@ def calibration(transformer: nn.Module):
 
 def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
     """Swap the linear layers of the blocks of a torch_clip Transformer for Fp8Linear (bfloat16 weights
-    freed), and their GELU for GELU's, all but the first and the last block (KEPT_BLOCKS); returns how many
-    linear layers were swapped. With `amax`
-    (from `calibration`) the layers get static scales, without it per-row ones. Layers whose sides are not
-    multiples of 16 stay bfloat16."""
+    freed), and their GELU for the one GELU names, in all but the first and the last block (KEPT_BLOCKS);
+    returns how many linear layers were swapped. With `amax` (from `calibration`) the layers get static
+    scales, without it per-row ones. Layers whose sides are not multiples of 16 stay bfloat16."""
     swapped = 0
     amax = amax or {}
     for i, block in _swapped(transformer):
