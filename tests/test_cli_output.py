@@ -70,6 +70,45 @@ def test_in_80_columns_the_progress_lines_keep_their_counts_rates_and_times(phot
     assert "model tiny-shapes loaded in " in done.stderr
 
 
+def test_in_80_columns_the_lines_shown_while_the_model_loads_keep_their_counts_and_times(monkeypatch):
+    """In a terminal the frames drawn during the load showed "30…" for 300/12,345, "0:00…" for the times (the
+    load's longer descriptions widened the first column) and "0.0 images/s" (rates from before the load)."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from ui.cli import index as cli_index
+
+    clock = iter(range(100, 10_000, 5))
+    monkeypatch.setattr(cli_index.time, "perf_counter", lambda: float(next(clock)))
+    terminal = Console(width=80, force_terminal=True, file=io.StringIO(), color_system=None)
+    bar, update = cli_index._index_progress(terminal)
+
+    def frame() -> list[str]:
+        screen = Console(width=80, file=io.StringIO(), color_system=None)
+        screen.print(bar.get_renderable())
+        return screen.file.getvalue().splitlines()
+
+    state = SimpleNamespace(
+        stage="scanning", model="vit-g-14", total=12_345, done=300, images=0, load_seconds=None, remaining_s=None
+    )
+    try:
+        update(state)
+        state.stage, state.done = "loading model", 2_000
+        update(state)
+        waiting, loading = frame()
+        assert waiting.startswith("waiting for the model") and "2000/12345" in waiting and "images/s" not in waiting
+        assert loading.startswith("loading model vit-g-14") and "…" not in waiting + loading
+        assert re.search(r" \d+:\d\d:\d\d (\d+:\d\d:\d\d|-:--:--)$", waiting)  # elapsed and remaining, whole
+        state.stage, state.load_seconds, state.done, state.images = "indexing", 5.0, 12_345, 12_000
+        update(state)
+        (line,) = frame()
+        assert line.startswith("indexing") and "12345/12345" in line and "images/s" in line and "…" not in line
+    finally:
+        bar.stop()
+
+
 def test_the_bundled_demo_model_is_named_as_such_once(photos, tmp_path):
     result = CliRunner().invoke(app, ["index", str(photos), "-l", str(tmp_path / "lib")])
     assert result.stderr.count("tiny-shapes is pixseek's bundled demo model") == 1

@@ -34,11 +34,10 @@ def _index_progress(console=err):
     the model (seconds to minutes for a large one, longer the first time its weights are converted) is a stage
     of its own: a line that pulses while it lasts and then says how long it took; the rates leave the
     load's time out, so the bar never sits at 0.0 images/s waiting for it."""
-    # The bar gets what the text leaves of the console's width (about TEXT_COLUMNS), up to 40 columns: at 40 in an
-    # 80-column terminal the counts, rates and times were cut to "30…", "0:…".
+    width = BarColumn()
     bar = Progress(
         "[progress.description]{task.description}",
-        BarColumn(bar_width=max(5, min(40, console.width - TEXT_COLUMNS))),
+        width,
         MofNCompleteColumn(),
         TextColumn("{task.fields[rates]}"),
         TimeElapsedColumn(),
@@ -47,6 +46,7 @@ def _index_progress(console=err):
         transient=False,
     )
     task = bar.add_task("scanning", total=None, rates="")
+    _fit(width, console, "indexing")
     clock: dict = {"start": 0.0, "load": None, "told": False}  # perf_counter at the first update; the load's task
 
     def update(state) -> None:
@@ -57,12 +57,14 @@ def _index_progress(console=err):
         if state.stage == "loading model":
             if clock["load"] is None:
                 clock["load"] = bar.add_task(f"loading model {state.model}", total=None, rates="")
-            bar.update(task, description="waiting for the model", total=state.total, completed=state.done)
+                _fit(width, console, f"loading model {state.model}")
+            bar.update(task, description="waiting for the model", total=state.total, completed=state.done, rates="")
             return
         if clock["load"] is not None and state.load_seconds is not None:
             # said once as a line of its own: a finished task would keep its long description widening the column
             bar.remove_task(clock["load"])
             clock["load"] = None
+            _fit(width, console, "indexing")
             bar.console.print(f"model {state.model} loaded in {state.load_seconds:.1f} s")
         elapsed = max(now - clock["start"] - (state.load_seconds or 0.0), 1e-6)  # the rates leave the load out
         rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"
@@ -77,6 +79,14 @@ def _index_progress(console=err):
 
 TEXT_COLUMNS = 75  # "indexing 12,345/12,345 1,234.5 files/s, 1,234.5 images/s 0:00:00 0:00:00" and the gaps
 LONG_RUN_S = 60.0  # a run expected to take longer is told its cost, and a cheaper model's, after its first batch
+
+
+def _fit(column: BarColumn, console, description: str) -> None:
+    """The bar gets what the text leaves of the console's width (TEXT_COLUMNS with "indexing", more while a longer
+    description such as "loading model vit-g-14" widens the first column), 5 to 40 columns: at 40 in an 80-column
+    terminal the counts, rates and times were cut to "30…", "0:…"."""
+    text = TEXT_COLUMNS + max(0, len(description) - len("indexing"))
+    column.bar_width = max(5, min(40, console.width - text))
 
 
 def cost_line(state) -> str:
