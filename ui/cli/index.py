@@ -55,10 +55,11 @@ def _index_progress(console=err):
             clock["start"] = now
             bar.start()  # only once there is work: a run that fails at once prints just its error
         if state.stage == "loading model":
+            # the bar narrowed and the line changed before the load's line comes: a frame drawn between them is whole
+            _fit(width, console, f"loading model {state.model}")
+            bar.update(task, description="waiting for the model", total=state.total, completed=state.done, rates="")
             if clock["load"] is None:
                 clock["load"] = bar.add_task(f"loading model {state.model}", total=None, rates="")
-                _fit(width, console, f"loading model {state.model}")
-            bar.update(task, description="waiting for the model", total=state.total, completed=state.done, rates="")
             return
         if clock["load"] is not None and state.load_seconds is not None:
             # said once as a line of its own: a finished task would keep its long description widening the column
