@@ -668,20 +668,12 @@ def constants(module, **values):
             setattr(module, name, value)
 
 
-def large_with(args, module: str, workers: int | None = None, **values) -> dict:
-    """The large set with constants of indexer module `module` (e.g. 'sources.decode_threads') set to `values`."""
+def set_with(args, module: str, name: str = "large", workers: int | None = None, dtype: str | None = None, **values):
+    """A set indexed with constants of indexer module `module` (e.g. 'sources.decode_threads') set to `values`."""
     import importlib
 
     with constants(importlib.import_module(f"indexer.{module}"), **values):
-        return index_set(args.work, "large", args.work / "model", args, workers=workers)
-
-
-def small_fp8_with(args, **values) -> dict:
-    """The small set in fp8 with constants of runtimes.fp8 set to `values`."""
-    from indexer.model.runtimes import fp8
-
-    with constants(fp8, **values):
-        return index_set(args.work, "small", args.work / "model", args, dtype="fp8")
+        return index_set(args.work, name, args.work / "model", args, workers=workers, dtype=dtype)
 
 
 def large_switch(args, seconds: float) -> dict:
@@ -772,25 +764,34 @@ def main() -> None:
         "small_fp8": lambda: index_set(args.work, "small", args.work / "model", args, dtype="fp8"),
         "large_fp8": lambda: index_set(args.work, "large", args.work / "model", args, dtype="fp8"),
         # the small set in fp8 with GELU's tanh approximation in the FP8 blocks (runtimes.fp8.GELU says why)
-        **{f"small_fp8_{g}": (lambda g=g: small_fp8_with(args, GELU=g)) for g in ("tanh", "tanh_by_exp")},
+        **{
+            f"small_fp8_{g}": (lambda g=g: set_with(args, "model.runtimes.fp8", "small", dtype="fp8", GELU=g))
+            for g in ("tanh", "tanh_by_exp")
+        },
         **{
             f"large_w{w}_t{t}_c{c}": (
-                lambda w=w, t=t, c=c: large_with(
-                    args, "sources.decode_threads", w, THREADS=t, DECODE_CHUNK=c, HW_THREADS=t, HW_DECODE_CHUNK=c
+                lambda w=w, t=t, c=c: set_with(
+                    args,
+                    "sources.decode_threads",
+                    workers=w,
+                    THREADS=t,
+                    DECODE_CHUNK=c,
+                    HW_THREADS=t,
+                    HW_DECODE_CHUNK=c,
                 )
             )
             for w in (15, 8, 4)
             for t, c in ((2, 16), (1, 64), (2, 64))
         },
         **{
-            f"large_share_{p}": (lambda p=p: large_with(args, "pipeline.gpu_feed", HW_INITIAL_SHARE=p / 100))
+            f"large_share_{p}": (lambda p=p: set_with(args, "pipeline.gpu_feed", HW_INITIAL_SHARE=p / 100))
             for p in (66, 80, 90, 100)
         },
-        "large_group_1": lambda: large_with(args, "sources.gpu_decode", RESIZE_GROUP=1),
-        "large_priority_0": lambda: large_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
-        "large_pool_0": lambda: large_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
-        "large_lanes_2": lambda: large_with(args, "sources.decode_threads", HW_THREADS=2),
-        **{f"large_hwcpu_{n}": (lambda n=n: large_with(args, "sources.hw_jpeg", CPU_THREADS=n)) for n in (1, 2, 4)},
+        "large_group_1": lambda: set_with(args, "sources.gpu_decode", RESIZE_GROUP=1),
+        "large_priority_0": lambda: set_with(args, "sources.decode_threads", STREAM_PRIORITY=0),
+        "large_pool_0": lambda: set_with(args, "sources.hw_jpeg", KEEP_POOL_BYTES=0),
+        "large_lanes_2": lambda: set_with(args, "sources.decode_threads", HW_THREADS=2),
+        **{f"large_hwcpu_{n}": (lambda n=n: set_with(args, "sources.hw_jpeg", CPU_THREADS=n)) for n in (1, 2, 4)},
         "large_switch_05ms": lambda: large_switch(args, 0.0005),
         **{
             f"large_bs{b}": (
@@ -804,7 +805,7 @@ def main() -> None:
         "large_auto": lambda: index_set(
             args.work, "large", args.work / "model", argparse.Namespace(**{**vars(args), "batch_size": None})
         ),
-        "large_chunk_128": lambda: large_with(
+        "large_chunk_128": lambda: set_with(
             args, "sources.decode_threads", HW_DECODE_CHUNK=128, CHUNK_PIXELS=1_600_000_000
         ),
         "small_gpus_2": lambda: small_on(args, 2),

@@ -34,10 +34,10 @@ def _index_progress(console=err):
     the model (seconds to minutes for a large one, longer the first time its weights are converted) is a stage
     of its own: a line that pulses while it lasts and then says how long it took; the rates leave the
     load's time out, so the bar never sits at 0.0 images/s waiting for it."""
-    width = BarColumn()
+    bar_column = BarColumn()
     bar = Progress(
         "[progress.description]{task.description}",
-        width,
+        bar_column,
         MofNCompleteColumn(),
         TextColumn("{task.fields[rates]}"),
         TimeElapsedColumn(),
@@ -46,7 +46,7 @@ def _index_progress(console=err):
         transient=False,
     )
     task = bar.add_task("scanning", total=None, rates="")
-    _fit(width, console, "indexing")
+    _fit(bar_column, console, "indexing")
     clock: dict = {"start": 0.0, "load": None, "told": False}  # perf_counter at the first update; the load's task
 
     def update(state) -> None:
@@ -56,7 +56,7 @@ def _index_progress(console=err):
             bar.start()  # only once there is work: a run that fails at once prints just its error
         if state.stage == "loading model":
             # the bar narrowed and the line changed before the load's line comes: a frame drawn between them is whole
-            _fit(width, console, f"loading model {state.model}")
+            _fit(bar_column, console, f"loading model {state.model}")
             bar.update(task, description="waiting for the model", total=state.total, completed=state.done, rates="")
             if clock["load"] is None:
                 clock["load"] = bar.add_task(f"loading model {state.model}", total=None, rates="")
@@ -65,7 +65,7 @@ def _index_progress(console=err):
             # said once as a line of its own: a finished task would keep its long description widening the column
             bar.remove_task(clock["load"])
             clock["load"] = None
-            _fit(width, console, "indexing")
+            _fit(bar_column, console, "indexing")
             bar.console.print(f"model {state.model} loaded in {state.load_seconds:.1f} s")
         elapsed = max(now - clock["start"] - (state.load_seconds or 0.0), 1e-6)  # the rates leave the load out
         rates = f"{state.done / elapsed:.1f} files/s, {state.images / elapsed:.1f} images/s"

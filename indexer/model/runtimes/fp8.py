@@ -219,8 +219,10 @@ def to_fp8(transformer: nn.Module, amax: dict | None = None) -> int:
         for owner, name in ((attn, "out_proj"), (mlp, "c_fc"), (mlp, "c_proj")):
             layer = getattr(owner, name)
             if isinstance(layer, nn.Linear) and _fits(layer):
-                fused = name in BIAS_IN_MATMUL
-                setattr(owner, name, Fp8Linear(layer.weight, layer.bias, amax.get((i, name)), bias_in_matmul=fused))
+                fp8_layer = Fp8Linear(
+                    layer.weight, layer.bias, amax.get((i, name)), bias_in_matmul=name in BIAS_IN_MATMUL
+                )
+                setattr(owner, name, fp8_layer)
                 swapped += 1
     return swapped
 
